@@ -1,0 +1,225 @@
+"""Read and check BasicSR-style dataset options (a dict, a dataset YAML, or a whole options file)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import DalisrError
+from .storage import BACKENDS
+
+log = logging.getLogger(__name__)
+
+_NUM = (int, float)
+_OPT_STR = (str, type(None))
+
+# key -> accepted Python types (bool is never taken for int)
+SCHEMA: dict[str, tuple[type, ...]] = {
+    "name": (str,), "type": (str,), "phase": (str,),
+    "dataroot_gt": (str,), "dataroot_lq": (str,), "dataroot_flow": _OPT_STR,
+    "meta_info_file": _OPT_STR, "filename_tmpl": (str,), "io_backend": (dict,),
+    "gt_size": (int,), "scale": (int,), "use_hflip": (bool,), "use_rot": (bool,), "use_flip": (bool,),
+    "mean": (list, tuple, type(None)), "std": (list, tuple, type(None)), "color": _OPT_STR,
+    "batch_size_per_gpu": (int,), "num_worker_per_gpu": (int,), "use_shuffle": (bool,),
+    "dataset_enlarge_ratio": (int,), "prefetch_mode": _OPT_STR, "num_prefetch_queue": (int,),
+    "pin_memory": (bool,), "persistent_workers": (bool,),
+    # video
+    "num_frame": (int,), "interval_list": (list, tuple), "random_reverse": (bool,),
+    "val_partition": (str,), "test_mode": (bool,), "cache_data": (bool,), "padding": (str,),
+    # dalisr's own
+    "last_batch": (str,), "on_error": (str,), "py_start_method": (str,), "num_threads": (int,),
+}
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "PairedImageDataset": ("dataroot_gt", "dataroot_lq", "io_backend", "scale"),
+    "REDSDataset": ("dataroot_gt", "dataroot_lq", "meta_info_file", "io_backend", "scale", "num_frame"),
+    "Vimeo90KDataset": ("dataroot_gt", "dataroot_lq", "meta_info_file", "io_backend", "scale", "num_frame"),
+    "FFHQDataset": ("dataroot_gt", "io_backend"),
+}
+# needed only to cut training patches
+REQUIRED_FOR_TRAIN = ("gt_size",)
+CHOICES = {
+    "phase": ("train", "val", "test"),
+    "color": (None, "y"),
+    "prefetch_mode": (None, "cpu", "cuda"),
+    "last_batch": ("drop", "pad"),
+    "on_error": ("raise", "skip"),
+    "py_start_method": ("fork", "spawn"),
+}
+
+
+@dataclass
+class DatasetConfig:
+    """Checked dataset options plus where they came from, for error messages."""
+
+    opt: dict[str, Any]
+    origin: str = "option dict"
+    warnings: list[str] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.opt[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.opt.get(key, default)
+        return default if value is None and default is not None else value
+
+    def where(self, key: str) -> str:
+        return f"'{key}' in {self.origin}"
+
+    @property
+    def type(self) -> str:
+        return self.opt["type"]
+
+    @property
+    def phase(self) -> str:
+        return self.opt.get("phase") or "train"
+
+    @property
+    def io_backend(self) -> dict:
+        return self.opt["io_backend"]
+
+
+def _read_yaml(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f)
+    except FileNotFoundError:
+        raise DalisrError(f"options file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise DalisrError(f"options file {path} is not valid YAML: {exc}") from None
+
+
+def _pick_section(full: Mapping, section: str | None, origin: str) -> tuple[dict, str, str | None]:
+    datasets = full.get("datasets")
+    if not isinstance(datasets, Mapping) or not datasets:
+        raise DalisrError(f"'datasets' in {origin} is not a mapping of dataset sections")
+    name = section or ("train" if "train" in datasets else next(iter(datasets)))
+    if name not in datasets:
+        raise DalisrError(
+            f"section 'datasets.{name}' not found in {origin}. Fix: choose one of {', '.join(map(str, datasets))}"
+        )
+    # BasicSR sets phase from the section name: train, val, val_1, test_2 ...
+    phase = str(name).split("_")[0]
+    return dict(datasets[name]), f"{origin} (datasets.{name})", phase if phase in CHOICES["phase"] else None
+
+
+def load_dataset_options(opt: Mapping | str | os.PathLike, section: str | None = None) -> DatasetConfig:
+    """Check a BasicSR dataset option dict, or a YAML path holding one or a whole options file.
+
+    A whole options file (one with ``datasets:``) gives ``datasets.train`` unless
+    ``section`` names another (``val``, ``val_1`` ...). Missing required keys,
+    wrong types, bad choices and unknown backends raise DalisrError naming the
+    key and the file; unknown keys are logged once each.
+    """
+    if isinstance(opt, (str, os.PathLike)):
+        path = os.fspath(opt)
+        origin = f"options file {path}"
+        data = _read_yaml(path)
+    elif isinstance(opt, Mapping):
+        origin, data = "option dict", opt
+    else:
+        raise DalisrError(f"dataset options must be a dict or a YAML path, not {type(opt).__name__}")
+    if not isinstance(data, Mapping):
+        raise DalisrError(f"{origin} does not hold a mapping of options")
+    implied_phase = None
+    if "datasets" in data:
+        data, origin, implied_phase = _pick_section(data, section, origin)
+    else:
+        data = dict(data)
+    if implied_phase and "phase" not in data:
+        data["phase"] = implied_phase
+    if "scale" not in data and isinstance(opt, (str, os.PathLike)):
+        full = _read_yaml(os.fspath(opt))
+        if isinstance(full, Mapping) and isinstance(full.get("scale"), int):
+            data["scale"] = full["scale"]  # BasicSR copies the top-level scale into each dataset
+    cfg = DatasetConfig(data, origin)
+    _check(cfg)
+    return cfg
+
+
+def _check(cfg: DatasetConfig) -> None:
+    opt, origin = cfg.opt, cfg.origin
+    dtype = opt.get("type")
+    if dtype is None:
+        raise DalisrError(f"missing key 'type' in {origin}. Fix: set type: to one of {', '.join(REQUIRED)}")
+    if dtype not in REQUIRED:
+        raise DalisrError(f"{cfg.where('type')}: '{dtype}' is not supported. Fix: use one of {', '.join(REQUIRED)}")
+    for key, value in opt.items():
+        accepted = SCHEMA.get(key)
+        if accepted is None:
+            msg = f"unknown key '{key}' in {origin} is ignored"
+            cfg.warnings.append(msg)
+            log.warning(msg)
+            continue
+        if value is None and type(None) not in accepted and key not in ("mean", "std", "color"):
+            continue  # BasicSR writes `~` for "not set"
+        ok = isinstance(value, accepted) and not (isinstance(value, bool) and bool not in accepted)
+        if not ok:
+            names = " or ".join(t.__name__ for t in accepted if t is not type(None))
+            raise DalisrError(f"{cfg.where(key)} must be {names}, got {type(value).__name__} {value!r}")
+    for key, choices in CHOICES.items():
+        if key in opt and opt[key] not in choices:
+            shown = ", ".join("~" if c is None else c for c in choices)
+            raise DalisrError(f"{cfg.where(key)} is '{opt[key]}'. Fix: use one of {shown}")
+    required = REQUIRED[dtype] + (REQUIRED_FOR_TRAIN if cfg.phase == "train" else ())
+    for key in required:
+        if opt.get(key) is None:
+            raise DalisrError(f"missing key '{key}' in {origin} (needed by {dtype}, phase {cfg.phase})")
+    _check_numbers(cfg)
+    _check_backend(cfg)
+
+
+def _check_numbers(cfg: DatasetConfig) -> None:
+    for key in ("gt_size", "scale", "batch_size_per_gpu", "dataset_enlarge_ratio", "num_frame"):
+        value = cfg.opt.get(key)
+        if value is not None and value < 1:
+            raise DalisrError(f"{cfg.where(key)} must be at least 1, got {value}")
+    nw = cfg.opt.get("num_worker_per_gpu")
+    if nw is not None and nw < 0:
+        raise DalisrError(f"{cfg.where('num_worker_per_gpu')} must be 0 or more, got {nw}")
+    for key in ("mean", "std"):
+        value = cfg.opt.get(key)
+        if value is not None and (len(value) not in (1, 3) or not all(isinstance(v, _NUM) for v in value)):
+            raise DalisrError(f"{cfg.where(key)} must be a list of 1 or 3 numbers, got {value!r}")
+    std = cfg.opt.get("std")
+    if std is not None and any(v == 0 for v in std):
+        raise DalisrError(f"{cfg.where('std')} has a zero: division by zero. Fix: use positive values")
+    gt_size, scale = cfg.opt.get("gt_size"), cfg.opt.get("scale")
+    if cfg.phase == "train" and gt_size and scale and gt_size % scale:
+        raise DalisrError(
+            f"{cfg.where('gt_size')} is {gt_size}, not a multiple of scale {scale}: the LQ patch would not align. "
+            f"Fix: use a multiple of {scale}"
+        )
+
+
+def _check_backend(cfg: DatasetConfig) -> None:
+    backend = cfg.opt["io_backend"]
+    kind = backend.get("type")
+    if kind not in BACKENDS:
+        raise DalisrError(
+            f"{cfg.where('io_backend.type')} is '{kind}'. Fix: use one of {', '.join(BACKENDS)}"
+        )
+    if kind == "memcached":
+        if not backend.get("servers") and not backend.get("server_list_cfg"):
+            raise DalisrError(
+                f"{cfg.where('io_backend')}: memcached needs 'servers' (list of host:port) "
+                "or 'server_list_cfg' (a file)"
+            )
+        ignored = [k for k in ("client_cfg", "sys_path") if k in backend]
+        if ignored:
+            msg = (f"io_backend keys {', '.join(ignored)} in {cfg.origin} are BasicSR's memcached client "
+                   "settings, ignored by dalisr")
+            cfg.warnings.append(msg)
+            log.warning(msg)
+    for key in ("dataroot_gt", "dataroot_lq"):
+        root = cfg.opt.get(key)
+        if root and kind == "lmdb" and not str(root).rstrip("/").endswith(".lmdb"):
+            raise DalisrError(
+                f"{cfg.where(key)} is '{root}' but io_backend.type is lmdb, which needs a folder ending in .lmdb "
+                "(BasicSR's rule). Fix: point it at the .lmdb folder or set io_backend.type: disk"
+            )

@@ -1,0 +1,45 @@
+"""What every dataset index gives the pipeline: samples of store keys and display paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..errors import DalisrError
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One training sample: per role (``gt``, ``lq``, ...) the store keys it reads.
+
+    ``keys[role]`` is a tuple (one key for images, several for a video stack);
+    ``paths[role]`` is what BasicSR reports as ``{role}_path``; ``shapes[role]``
+    holds (h, w, c) per key where the index already knows it (LMDB meta info).
+    """
+
+    keys: dict[str, tuple[str, ...]]
+    paths: dict[str, str]
+    shapes: dict[str, tuple] | None = None
+    name: str = ""
+
+
+def check_same_keys(gt: Iterable[str], lq: Iterable[str], gt_where: str, lq_where: str, limit: int = 5) -> None:
+    """GT and LQ must list the same keys; otherwise name the first few missing on each side."""
+    gt_set, lq_set = set(gt), set(lq)
+    if gt_set == lq_set:
+        return
+    only_gt = sorted(gt_set - lq_set)
+    only_lq = sorted(lq_set - gt_set)
+    parts = []
+    if only_gt:
+        parts.append(f"{len(only_gt)} in {gt_where} but not in {lq_where} (first: {', '.join(only_gt[:limit])})")
+    if only_lq:
+        parts.append(f"{len(only_lq)} in {lq_where} but not in {gt_where} (first: {', '.join(only_lq[:limit])})")
+    raise DalisrError(
+        "GT and LQ keys differ: " + "; ".join(parts) + ". Fix: rebuild the LQ set or its meta info so both match."
+    )
+
+
+def require_samples(samples: Sequence[Sample], where: str) -> None:
+    if not samples:
+        raise DalisrError(f"no samples found in {where}. Fix: check dataroot_* and meta_info_file")

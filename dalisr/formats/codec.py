@@ -1,0 +1,35 @@
+"""Encoding and decoding image bytes exactly as BasicSR does (OpenCV, BGR)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..errors import DalisrError
+
+DEFAULT_PNG_LEVEL = 1
+
+
+def encode_png(img: np.ndarray, level: int = DEFAULT_PNG_LEVEL) -> bytes:
+    """``cv2.imencode('.png', img, [IMWRITE_PNG_COMPRESSION, level])`` bytes (BGR or gray)."""
+    if not 0 <= level <= 9:
+        raise DalisrError(f"PNG compression level must be 0..9, got {level}")
+    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, int(level)])
+    if not ok:
+        raise DalisrError(f"OpenCV could not encode an image of shape {img.shape} as PNG")
+    return buf.tobytes()
+
+
+def decode_image(buf: bytes, key: str = "?", where: str = "?") -> np.ndarray:
+    """``cv2.imdecode(buf, IMREAD_COLOR)``: 3-channel BGR uint8, as BasicSR's imfrombytes."""
+    img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise DalisrError(f"key '{key}' in {where} does not decode as an image ({len(buf)} bytes)")
+    return img
+
+
+def image_shape(img: np.ndarray) -> tuple[int, int, int]:
+    """(h, w, c) as BasicSR's meta info records it (gray images have c = 1)."""
+    if img.ndim == 2:
+        return (img.shape[0], img.shape[1], 1)
+    return (img.shape[0], img.shape[1], img.shape[2])

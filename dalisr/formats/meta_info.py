@@ -1,0 +1,78 @@
+"""BasicSR's ``meta_info.txt``: one line per image, ``name.png (h,w,c) level``."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..errors import DalisrError
+
+_SHAPE = re.compile(r"^\((\d+),(\d+)(?:,(\d+))?\)$")
+
+
+@dataclass(frozen=True)
+class MetaEntry:
+    """One image of a meta info file: its file name, shape (h, w, c) and PNG level."""
+
+    name: str
+    shape: tuple[int, ...] | None = None
+    level: int | None = None
+
+    @property
+    def key(self) -> str:
+        """The LMDB key: the name without its extension."""
+        return os.path.splitext(self.name)[0]
+
+    def line(self) -> str:
+        """The line as BasicSR writes it (shape without spaces)."""
+        parts = [self.name]
+        if self.shape is not None:
+            parts.append(format_shape(self.shape))
+        if self.level is not None:
+            parts.append(str(self.level))
+        return " ".join(parts)
+
+
+def format_shape(shape: Iterable[int]) -> str:
+    return "(" + ",".join(str(int(v)) for v in shape) + ")"
+
+
+def parse_line(line: str, path: str = "meta_info", lineno: int = 0) -> MetaEntry:
+    """Parse one line; tolerate name-only lines (BasicSR's meta_info_file uses the first token)."""
+    tokens = line.split()
+    if not tokens:
+        raise DalisrError(f"{path}:{lineno}: empty line in meta info")
+    shape = level = None
+    if len(tokens) >= 2:
+        m = _SHAPE.match(tokens[1])
+        if m is None:
+            raise DalisrError(
+                f"{path}:{lineno}: bad shape '{tokens[1]}' (expected '(h,w,c)' without spaces) in line: {line.strip()}"
+            )
+        shape = tuple(int(g) for g in m.groups() if g is not None)
+    if len(tokens) >= 3:
+        try:
+            level = int(tokens[2])
+        except ValueError:
+            raise DalisrError(f"{path}:{lineno}: compression level '{tokens[2]}' is not an integer") from None
+    return MetaEntry(tokens[0], shape, level)
+
+
+def read_meta_info(path: str | os.PathLike) -> list[MetaEntry]:
+    """Every entry of a meta info file, in file order; blank lines are skipped."""
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.readlines()
+    except FileNotFoundError:
+        raise DalisrError(f"meta info file {path} does not exist") from None
+    entries = [parse_line(line, path, i + 1) for i, line in enumerate(lines) if line.strip()]
+    return entries
+
+
+def write_meta_info(path: str | os.PathLike, entries: Iterable[MetaEntry]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for entry in entries:
+            f.write(entry.line() + "\n")

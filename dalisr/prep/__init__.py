@@ -1,0 +1,1 @@
+"""Data preparation: the library behind the ``dalisr`` prep commands."""

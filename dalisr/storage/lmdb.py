@@ -1,0 +1,110 @@
+"""BasicSR-format LMDB: keys are image names without extension, values encoded bytes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from ..errors import DalisrError
+from ..formats.meta_info import MetaEntry, read_meta_info
+from .base import Store
+
+log = logging.getLogger(__name__)
+
+# py-lmdb refuses to open one path twice in a process, and an environment must
+# not be used by a process that inherited it through fork. So each process
+# keeps one environment per path, tagged with the pid that opened it; a child
+# closes what it inherited and opens its own.
+_ENVS: dict[str, tuple[int, object]] = {}
+_ENVS_LOCK = threading.Lock()
+
+
+def _open_env(path: str):
+    import lmdb
+
+    with _ENVS_LOCK:
+        held = _ENVS.get(path)
+        if held is not None:
+            pid, env = held
+            if pid == os.getpid():
+                return env
+            try:  # inherited through fork: drop the parent's mapping in this process only
+                env.close()
+            except Exception:  # pragma: no cover - closing a stale handle is best effort
+                pass
+        try:
+            env = lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False, max_readers=2048)
+        except lmdb.Error as exc:
+            raise DalisrError(
+                f"cannot open LMDB {path}: {exc}. Fix: check the path is a folder holding data.mdb "
+                "made by `dalisr create-lmdb` (or BasicSR's create_lmdb)."
+            ) from None
+        _ENVS[path] = (os.getpid(), env)
+        return env
+
+
+def _close_env(path: str) -> None:
+    with _ENVS_LOCK:
+        held = _ENVS.pop(path, None)
+    if held is not None and held[0] == os.getpid():
+        held[1].close()
+
+
+class LmdbStore(Store):
+    """Read-only BasicSR LMDB with its ``meta_info.txt``, opened lazily per process."""
+
+    kind = "lmdb"
+
+    def __init__(self, path: str | os.PathLike, role: str = "dataroot") -> None:
+        self.path = os.path.abspath(os.fspath(path))
+        self.role = role
+        if not os.path.isfile(os.path.join(self.path, "data.mdb")):
+            raise DalisrError(
+                f"{role} '{self.path}' is not an LMDB (no data.mdb inside). "
+                "Fix: make it with `dalisr create-lmdb`, or set io_backend.type to disk for an image folder."
+            )
+        self._meta: list[MetaEntry] | None = None
+
+    @property
+    def meta_info_path(self) -> str:
+        return os.path.join(self.path, "meta_info.txt")
+
+    def meta(self) -> list[MetaEntry]:
+        """The entries of ``meta_info.txt`` in file order."""
+        if self._meta is None:
+            if not os.path.isfile(self.meta_info_path):
+                raise DalisrError(
+                    f"{self.describe()} has no meta_info.txt. Fix: write one with `dalisr meta-info {self.path}` "
+                    "(BasicSR LMDBs always carry it)."
+                )
+            self._meta = read_meta_info(self.meta_info_path)
+        return self._meta
+
+    def keys(self) -> list[str]:
+        return sorted(entry.key for entry in self.meta())
+
+    def get(self, key: str) -> bytes:
+        env = _open_env(self.path)
+        with env.begin(write=False, buffers=False) as txn:
+            value = txn.get(key.encode("ascii"))
+        if value is None:
+            raise DalisrError(
+                f"key '{key}' not found in {self.describe()}. "
+                "Fix: check that meta_info.txt matches the data (re-create the LMDB) or the key spelling."
+            )
+        return value
+
+    def get_view(self, txn, key: str) -> memoryview | None:
+        """Zero-copy access inside an open read transaction (``env().begin(buffers=True)``)."""
+        return txn.get(key.encode("ascii"))
+
+    def env(self):
+        return _open_env(self.path)
+
+    def describe(self) -> str:
+        return f"lmdb store {self.path}"
+
+    def close(self) -> None:
+        _close_env(self.path)
+

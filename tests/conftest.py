@@ -1,0 +1,81 @@
+"""Shared fixtures: the sample set, real memcached servers on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from dalisr.sample_data import make_sample_set
+
+
+@pytest.fixture(scope="session")
+def sample_set(tmp_path_factory):
+    """Eight GT sub-images with x2/x3/x4 LQ, as folders and as BasicSR LMDBs."""
+    return make_sample_set(str(tmp_path_factory.mktemp("sample")), limit=8)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MemcachedServer:
+    """A real memcached process on 127.0.0.1 that a test can stop and start again."""
+
+    def __init__(self, item_limit: str | None = None) -> None:
+        self.port = free_port()
+        self.item_limit = item_limit
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> MemcachedServer:
+        cmd = [shutil.which("memcached"), "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", "-m", "64"]
+        if self.item_limit:
+            cmd += ["-I", self.item_limit]  # 512k or more: smaller limits clash with the slab chunk size
+        if os.geteuid() == 0:
+            cmd += ["-u", "root"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"memcached exited: {self.proc.stderr.read().decode()}") from None
+                time.sleep(0.05)
+        raise RuntimeError("memcached did not start listening")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+@pytest.fixture
+def memcached():
+    """Start real memcached servers: ``memcached()`` or ``memcached(item_limit='128k')``."""
+    if shutil.which("memcached") is None:
+        if os.environ.get("CI"):
+            pytest.fail("memcached is not installed (tools/setup.sh installs it from Debian's packages)")
+        pytest.skip("memcached is not installed; run tools/setup.sh")
+    servers: list[MemcachedServer] = []
+
+    def start(item_limit: str | None = None) -> MemcachedServer:
+        server = MemcachedServer(item_limit).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Make .venv with everything dalisr and its tests need, on a fresh machine. Idempotent:
+# a second run only re-installs when pyproject.toml changed.
+#   DALISR_CUDA_TORCH=1  keep pip's default (CUDA) torch instead of the CPU build 2.13.0
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+fi
+stamp=.venv/.dalisr-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  if [ "${DALISR_CUDA_TORCH:-0}" != 1 ] && ! .venv/bin/python -c 'import torch' 2>/dev/null; then
+    # the CPU build; a bare `torch` requirement would pull a multi-GB CUDA build
+    .venv/bin/python -m pip install -q torch==2.13.0
+  fi
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  echo "$want" > "$stamp"
+fi
+# memcached: the tests start their own server on loopback
+if ! command -v memcached >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  if command -v apt-get >/dev/null 2>&1; then
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq memcached >/dev/null
+  else
+    echo "warning: memcached is not installed and apt-get is missing; memcached tests will be skipped" >&2
+  fi
+fi
