@@ -79,3 +79,15 @@ def memcached():
     yield start
     for server in servers:
         server.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` run only where PyTorch sees a CUDA device."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

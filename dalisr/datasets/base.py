@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..errors import DalisrError
 
 
@@ -21,6 +23,31 @@ class Sample:
     paths: dict[str, str]
     shapes: dict[str, tuple] | None = None
     name: str = ""
+
+
+class DatasetIndex:
+    """A dataset type's list of samples and how one becomes store keys.
+
+    Picklable and free of open handles: it travels to DALI's workers. Video
+    datasets override :meth:`keys_for` to draw frames per sample.
+    """
+
+    #: frames per role in one sample, in the order the source emits them
+    roles: dict[str, int] = {"gt": 1, "lq": 1}
+
+    def __init__(self, samples: Sequence[Sample]) -> None:
+        self.samples = list(samples)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def keys_for(self, index: int, rng: np.random.Generator) -> dict[str, tuple[str, ...]]:
+        """The store keys of sample ``index`` (``rng`` is for datasets that draw frames)."""
+        return self.samples[index].keys
+
+    def batch_fields(self, indices: Sequence[int], draws: Sequence[np.random.Generator]) -> dict[str, list]:
+        """The non-tensor fields of a batch, e.g. ``gt_path``/``lq_path`` as BasicSR names them."""
+        return {f"{role}_path": [self.samples[i].paths[role] for i in indices] for role in self.roles}
 
 
 def check_same_keys(gt: Iterable[str], lq: Iterable[str], gt_where: str, lq_where: str, limit: int = 5) -> None:

@@ -1,0 +1,114 @@
+"""build_dataloader: from BasicSR dataset options to a running DaliLoader."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+from .config import DatasetConfig, load_dataset_options
+from .datasets import build_dataset
+from .errors import DalisrError
+from .graph import GraphSpec
+from .loader import DaliLoader
+from .pipeline import RuntimeOptions
+from .sampling import EpochPlan
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SEED = 0
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` is ``gpu`` where PyTorch sees a CUDA device, else ``cpu``."""
+    if device not in ("auto", "cpu", "gpu", "cuda"):
+        raise DalisrError(f"device '{device}' is not one of auto, cpu, gpu")
+    if device == "auto":
+        import torch
+
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    if device in ("gpu", "cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise DalisrError("device 'gpu' was asked for but PyTorch sees no CUDA device. Fix: use device='cpu'")
+        return "gpu"
+    return "cpu"
+
+
+def resolve_shard(shard_id: int | None, num_shards: int | None) -> tuple[int, int]:
+    """Shard from the arguments, else torch.distributed, else RANK / WORLD_SIZE, else (0, 1)."""
+    if shard_id is not None and num_shards is not None:
+        return int(shard_id), int(num_shards)
+    rank, world = 0, 1
+    try:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            rank, world = dist.get_rank(), dist.get_world_size()
+        else:
+            rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    return (rank if shard_id is None else int(shard_id)), (world if num_shards is None else int(num_shards))
+
+
+def _device_id(device: str) -> int | None:
+    if device != "gpu":
+        return None
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    import torch
+
+    return torch.cuda.current_device()
+
+
+def runtime_options(cfg: DatasetConfig, device: str, batch_size: int) -> RuntimeOptions:
+    """DALI's threads, workers and queues from BasicSR's loader options."""
+    cores = os.cpu_count() or 2
+    workers = cfg.get("num_worker_per_gpu", min(4, cores))
+    queue = 2
+    if cfg.get("prefetch_mode") == "cpu":
+        queue = max(1, cfg.get("num_prefetch_queue", 2))
+    start = cfg.get("py_start_method") or ("spawn" if device == "gpu" else "fork")
+    return RuntimeOptions(batch_size=batch_size, num_threads=cfg.get("num_threads", max(1, min(4, cores))),
+                          py_num_workers=workers, py_start_method=start, prefetch_queue_depth=queue,
+                          device_id=_device_id(device))
+
+
+def graph_spec(cfg: DatasetConfig, device: str) -> GraphSpec:
+    def as_tuple(key):
+        value = cfg.get(key)
+        return None if value is None else tuple(float(v) for v in value)
+
+    return GraphSpec(phase="train" if cfg.phase == "train" else "val", gt_size=cfg.get("gt_size"),
+                     scale=cfg.get("scale", 1), use_hflip=bool(cfg.get("use_hflip", False)),
+                     use_rot=bool(cfg.get("use_rot", False)), color_y=cfg.get("color") == "y",
+                     mean=as_tuple("mean"), std=as_tuple("std"), device=device)
+
+
+def build_dataloader(opt: Mapping | str | os.PathLike, device: str = "auto", shard_id: int | None = None,
+                     num_shards: int | None = None, seed: int | None = None, *,
+                     section: str | None = None) -> DaliLoader:
+    """A DALI loader for a BasicSR dataset option dict or YAML file (a whole options file: ``datasets.train``).
+
+    ``device``: ``cpu``, ``gpu`` or ``auto``. Shards default to the
+    torch.distributed rank and world size (or RANK / WORLD_SIZE). ``seed``
+    (default 0, the same on every rank) fixes the order, crops and flips.
+    """
+    cfg = load_dataset_options(opt, section=section)
+    device = resolve_device(device)
+    shard_id, num_shards = resolve_shard(shard_id, num_shards)
+    dataset, stores = build_dataset(cfg)
+    train = cfg.phase == "train"
+    batch_size = cfg.get("batch_size_per_gpu", 16 if train else 1)
+    plan = EpochPlan(num_samples=len(dataset), batch_size=batch_size,
+                     seed=DEFAULT_SEED if seed is None else int(seed), shard_id=shard_id, num_shards=num_shards,
+                     shuffle=cfg.get("use_shuffle", train) if train else False,
+                     enlarge_ratio=cfg.get("dataset_enlarge_ratio", 1) if train else 1,
+                     last_batch=cfg.get("last_batch", "drop" if train else "pad"))
+    loader = DaliLoader(dataset, stores, plan, graph_spec(cfg, device), runtime_options(cfg, device, batch_size),
+                        origin=cfg.origin)
+    log.info("%s: %d samples, %d batches of %d per epoch on shard %d/%d, device %s", cfg.origin, len(dataset),
+             len(loader), batch_size, shard_id, num_shards, device)
+    return loader

@@ -1,0 +1,27 @@
+"""Dataset types: which store keys form a sample. Chosen by the options' ``type``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..config import DatasetConfig
+from ..errors import DalisrError
+from ..storage import Store
+from .base import DatasetIndex, Sample
+from .paired import build_paired
+
+BUILDERS: dict[str, Callable[[DatasetConfig], tuple[DatasetIndex, dict[str, Store]]]] = {
+    "PairedImageDataset": build_paired,
+}
+
+
+def build_dataset(cfg: DatasetConfig) -> tuple[DatasetIndex, dict[str, Store]]:
+    """The dataset index and its stores for ``cfg.type``."""
+    builder = BUILDERS.get(cfg.type)
+    if builder is None:
+        raise DalisrError(f"{cfg.where('type')}: '{cfg.type}' has no dalisr pipeline yet. "
+                          f"Fix: use one of {', '.join(BUILDERS)}")
+    return builder(cfg)
+
+
+__all__ = ["BUILDERS", "DatasetIndex", "Sample", "build_dataset"]

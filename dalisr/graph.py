@@ -1,0 +1,135 @@
+"""DALI graph pieces: decode, paired crop, augment, to tensor. Nothing here knows of files.
+
+All random choices arrive as inputs (crop fractions and flip bits drawn by
+the source from seed, epoch and position), so a graph is a pure function of
+its inputs: the same on every rank, after a restart, on CPU and on GPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# BasicSR's bgr2ycbcr(y_only=True) weights, here in RGB order
+Y_WEIGHTS_RGB = (65.481, 128.553, 24.966)
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    """What the graph does to a sample; filled from the dataset options."""
+
+    phase: str = "train"
+    gt_size: int | None = None
+    scale: int = 1
+    use_hflip: bool = False
+    use_rot: bool = False
+    color_y: bool = False
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    device: str = "cpu"  # "cpu" or "gpu"
+
+    @property
+    def train(self) -> bool:
+        return self.phase == "train"
+
+
+def decode(encoded, device: str):
+    """Encoded bytes -> HWC uint8 RGB (gray is expanded to 3 channels, as cv2.IMREAD_COLOR does)."""
+    from nvidia.dali import fn, types
+
+    return fn.decoders.image(encoded, device="mixed" if device == "gpu" else "cpu", output_type=types.RGB)
+
+
+def crop_anchor(encoded_lq, fractions, patch: int):
+    """LQ top-left ``[top, left]``: uniform integers in ``[0, h - patch]`` x ``[0, w - patch]``.
+
+    Taken from the PNG/JPEG header (no decode needed) and the source's
+    fractions: ``floor(f * (n - patch + 1))``, clamped, never past the edge.
+    """
+    from nvidia.dali import fn, types
+    from nvidia.dali import math as dmath
+
+    shape = fn.peek_image_shape(encoded_lq, dtype=types.INT32)
+    room_h = fn.cast(shape[0] - patch + 1, dtype=types.FLOAT)
+    room_w = fn.cast(shape[1] - patch + 1, dtype=types.FLOAT)
+    top = dmath.min(dmath.floor(fractions[0] * room_h), room_h - 1.0)
+    left = dmath.min(dmath.floor(fractions[1] * room_w), room_w - 1.0)
+    return fn.cast(fn.stack(top, left), dtype=types.INT32)
+
+
+def _slice(img, anchor, size: int):
+    from nvidia.dali import fn, types
+
+    return fn.slice(img, anchor, fn.constant(idata=[size, size], dtype=types.INT32), axes=[0, 1],
+                    out_of_bounds_policy="error")
+
+
+def paired_crop(gt, lqs: Sequence, anchor, gt_size: int, scale: int):
+    """BasicSR's paired_random_crop: the LQ patch at ``anchor``, GT at ``anchor * scale``.
+
+    Every LQ frame gets the same window, so each is the aligned downscale of the GT patch.
+    """
+    patch = gt_size // scale
+    gt_patch = _slice(gt, anchor * scale, gt_size) if gt is not None else None
+    return gt_patch, [_slice(lq, anchor, patch) for lq in lqs]
+
+
+def single_crop(img, anchor, size: int):
+    """A random ``size`` square of one image (GT-only datasets)."""
+    return _slice(img, anchor, size)
+
+
+def val_crop_gt(gt, encoded_lq, scale: int):
+    """Validation: GT cut to ``[0:h_lq*scale, 0:w_lq*scale]`` as BasicSR does."""
+    from nvidia.dali import fn, types
+
+    shape = fn.peek_image_shape(encoded_lq, dtype=types.INT32)
+    size = fn.stack(shape[0] * scale, shape[1] * scale)
+    return fn.slice(gt, fn.constant(idata=[0, 0], dtype=types.INT32), size, axes=[0, 1], out_of_bounds_policy="error")
+
+
+def augment(images: Sequence, flips, use_hflip: bool, use_rot: bool) -> list:
+    """BasicSR's augment: hflip, vflip, then transpose (H<->W), one draw for all images.
+
+    Needs a pipeline built with ``enable_conditionals=True`` when ``use_rot``.
+    """
+    from nvidia.dali import fn
+
+    if not (use_hflip or use_rot):
+        return list(images)
+    hflip = flips[0] if use_hflip else 0
+    vflip = flips[1] if use_rot else 0
+    out = [fn.flip(img, horizontal=hflip, vertical=vflip) for img in images]
+    if use_rot:
+        if flips[2]:
+            out = [fn.transpose(img, perm=[1, 0, 2], transpose_layout=False) for img in out]
+        else:
+            out = [img for img in out]
+    return out
+
+
+def to_y(img):
+    """RGB uint8 -> Y float in [0, 1] (HW1): BasicSR's bgr2ycbcr(img / 255, y_only=True)."""
+    from nvidia.dali import fn, types
+
+    x = fn.cast(img, dtype=types.FLOAT) / 255.0
+    wr, wg, wb = Y_WEIGHTS_RGB
+    y = (x[:, :, 0] * wr + x[:, :, 1] * wg + x[:, :, 2] * wb + 16.0) / 255.0
+    return fn.expand_dims(y, axes=[2], new_axis_names="C")
+
+
+def to_tensor(img, spec: GraphSpec):
+    """HWC -> CHW float32: ``/255`` for uint8 (or Y already in [0, 1]), then ``(x - mean) / std``."""
+    from nvidia.dali import fn, types
+
+    channels = 1 if spec.color_y else 3
+    mean = np.zeros(channels) if spec.mean is None else np.resize(np.asarray(spec.mean, np.float64), channels)
+    std = np.ones(channels) if spec.std is None else np.resize(np.asarray(spec.std, np.float64), channels)
+    if spec.color_y:
+        img = to_y(img)
+    else:
+        mean, std = mean * 255.0, std * 255.0
+    return fn.crop_mirror_normalize(img, dtype=types.FLOAT, output_layout="CHW",
+                                    mean=mean.tolist(), std=std.tolist())

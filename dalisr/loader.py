@@ -1,0 +1,214 @@
+"""DaliLoader: epochs, shards, resume and BasicSR-style batch dicts over DALIGenericIterator."""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .datasets.base import DatasetIndex
+from .errors import DalisrError
+from .graph import GraphSpec
+from .lifecycle import shutdown_pipeline, track, untrack
+from .pipeline import RuntimeOptions, build_pipeline, output_names
+from .sampling import EpochPlan
+from .source import SampleSource, key_rng
+from .storage import Store
+
+log = logging.getLogger(__name__)
+
+_STATE_VERSION = 1
+
+
+class DaliLoader:
+    """Iterate BasicSR-style batches from a DALI pipeline.
+
+    Each ``for`` over the loader runs the rest of the current epoch (a whole
+    epoch unless it was resumed or left early) and moves to the next one,
+    reshuffled. ``set_epoch`` and ``load_state_dict`` choose where the next
+    ``for`` starts; the DALI pipeline is rebuilt only when that is not where
+    the running one would go anyway.
+    """
+
+    def __init__(self, dataset: DatasetIndex, stores: dict[str, Store], plan: EpochPlan, spec: GraphSpec,
+                 runtime: RuntimeOptions, *, origin: str = "option dict", check_pairs: bool = True) -> None:
+        self.dataset = dataset
+        self.stores = stores
+        self.plan = plan
+        self.spec = spec
+        self.runtime = runtime
+        self.origin = origin
+        self.check_pairs = check_pairs
+        self.epoch = 0
+        self.batch = 0  # batches of self.epoch already handed out
+        self._pipe = None
+        self._iter = None
+        self._pipe_at: tuple[int, int] | None = None  # (epoch, batch) the running pipeline delivers next
+
+    # -- public API -----------------------------------------------------------
+    def __len__(self) -> int:
+        return self.plan.num_batches
+
+    @property
+    def batch_size(self) -> int:
+        return self.plan.batch_size
+
+    @property
+    def device(self) -> str:
+        return self.spec.device
+
+    def set_epoch(self, epoch: int) -> None:
+        """Start the next ``for`` at the beginning of ``epoch`` (the same order on every rank)."""
+        if epoch < 0:
+            raise DalisrError(f"epoch must be 0 or more, got {epoch}")
+        self.epoch, self.batch = int(epoch), 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where the loader stands: restoring it yields exactly the batches not yet handed out."""
+        return {"version": _STATE_VERSION, "epoch": self.epoch, "batch": self.batch, "seed": self.plan.seed,
+                "num_samples": self.plan.num_samples, "batch_size": self.plan.batch_size,
+                "shard_id": self.plan.shard_id, "num_shards": self.plan.num_shards}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key in ("seed", "num_samples", "batch_size", "num_shards"):
+            mine = getattr(self.plan, key)
+            if state.get(key) != mine:
+                raise DalisrError(
+                    f"loader state does not fit this loader: {key} was {state.get(key)}, is {mine}. "
+                    "Fix: resume with the same dataset, seed, batch size and world size"
+                )
+        self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
+        if self.batch >= self.plan.num_batches:
+            self.epoch, self.batch = self.epoch + 1, 0
+
+    def __iter__(self):
+        if self.batch >= self.plan.num_batches:
+            self.epoch, self.batch = self.epoch + 1, 0
+        self._ensure_pipeline()
+        while self.batch < self.plan.num_batches:
+            try:
+                out = next(self._iter)
+            except StopIteration:
+                raise DalisrError(
+                    f"the pipeline ended epoch {self.epoch} after {self.batch} of {self.plan.num_batches} batches"
+                ) from None
+            except DalisrError:
+                self.close()
+                raise
+            except Exception as exc:  # DALI wraps worker and decoder errors; say which sample
+                self.close()
+                raise self._explain(exc) from None
+            batch = self._to_batch(out[0])
+            self.batch += 1
+            self._pipe_at = (self.epoch, self.batch)
+            yield batch
+        # the pipeline has raised StopIteration for this epoch: reset it into the next one
+        self._finish_epoch()
+        self.epoch, self.batch = self.epoch + 1, 0
+
+    def close(self) -> None:
+        """Stop DALI's worker processes and threads now (also on ``del`` and at exit)."""
+        self._iter = None
+        pipe, self._pipe = self._pipe, None
+        self._pipe_at = None
+        if pipe is not None:
+            shutdown_pipeline(pipe)
+        untrack(self)
+
+    def __enter__(self) -> DaliLoader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- internals --------------------------------------------------------------
+    def _ensure_pipeline(self) -> None:
+        if self._iter is not None and self._pipe_at == (self.epoch, self.batch):
+            return
+        self.close()
+        from nvidia.dali.plugin.pytorch import DALIGenericIterator
+
+        source = SampleSource(self.dataset, self.stores, self.plan, start_epoch=self.epoch, skip_batches=self.batch,
+                              scale=self.spec.scale, gt_size=self.spec.gt_size if self.spec.train else None,
+                              check_pairs=self.check_pairs and self.spec.train)
+        self._source = source
+        with warnings.catch_warnings():
+            # crop fractions and flip bits are always emitted, used or not (val phase, no augmentation)
+            warnings.filterwarnings("ignore", message="The external source node")
+            self._pipe = build_pipeline(source, self.spec, self.runtime)
+            self._pipe.build()
+        self._iter = DALIGenericIterator(self._pipe, output_names(self.dataset.roles), auto_reset=False,
+                                         prepare_first_batch=False)
+        self._pipe_at = (self.epoch, self.batch)
+        track(self)
+        log.info("DALI pipeline started at epoch %d batch %d (%s)", self.epoch, self.batch, self.origin)
+
+    def _finish_epoch(self) -> None:
+        try:
+            next(self._iter)
+        except StopIteration:
+            self._iter.reset()
+            self._pipe_at = (self.epoch + 1, 0)
+            return
+        # more data than planned: should not happen; rebuild next time rather than hand out a wrong order
+        log.warning("pipeline did not end epoch %d where planned; restarting it", self.epoch)
+        self.close()
+
+    def _to_batch(self, out: dict) -> dict[str, Any]:
+        idx = out.pop("idx").view(-1).tolist()
+        batch: dict[str, Any] = dict(out)
+        first = self.batch * self.plan.batch_size
+        draws = [key_rng(self.plan.seed, self.epoch, self.plan.position(self.batch, i)) for i in range(len(idx))]
+        expected = self.plan.shard_indices(self.epoch)[first:first + len(idx)]
+        if not np.array_equal(expected, idx):  # pragma: no cover - an internal invariant
+            raise DalisrError(f"internal: batch {self.batch} of epoch {self.epoch} came out of order")
+        batch.update(self.dataset.batch_fields(idx, draws))
+        return batch
+
+    def _explain(self, exc: Exception) -> Exception:
+        """Turn DALI's wrapped error into one naming the sample's keys and stores."""
+        text = str(exc)
+        m = re.search(r"DalisrError: (.*?)(?:\n|$)", text)
+        if m:
+            return DalisrError(m.group(1))
+        first = self.batch * self.plan.batch_size
+        indices = self.plan.shard_indices(self.epoch)[first:first + self.plan.batch_size]
+        suspects = self._undecodable(indices)
+        if suspects:
+            return DalisrError("; ".join(suspects))
+        return DalisrError(f"DALI failed in epoch {self.epoch} batch {self.batch} ({self.origin}): "
+                           f"{text.strip().splitlines()[0] if text.strip() else type(exc).__name__}")
+
+    def _undecodable(self, indices) -> list[str]:
+        """Which samples of a failed batch do not decode: checked with OpenCV, key by key."""
+        import cv2
+
+        found = []
+        for position, index in enumerate(indices):
+            keys = self.dataset.keys_for(int(index), key_rng(self.plan.seed, self.epoch,
+                                                             self.plan.position(self.batch, position)))
+            for role, role_keys in keys.items():
+                for key in role_keys:
+                    store = self.stores[role]
+                    try:
+                        data = store.get(key)
+                    except DalisrError as err:
+                        found.append(str(err))
+                        continue
+                    try:
+                        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+                    except cv2.error:
+                        img = None
+                    if img is None:
+                        found.append(f"key '{key}' in {store.describe()} does not decode as an image "
+                                     f"({len(data)} bytes). Fix: re-create it from the source image")
+        return found

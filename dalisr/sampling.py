@@ -1,0 +1,98 @@
+"""Which samples each shard reads in each epoch, and their random crop/flip draws.
+
+Everything here is a pure function of (seed, epoch, position), so DALI's
+parallel workers, a restarted process and every rank of a DDP job agree on
+it without talking to each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DalisrError
+
+LAST_BATCH_POLICIES = ("drop", "pad")
+
+
+@dataclass(frozen=True)
+class EpochPlan:
+    """The global permutation of an epoch, split into equal shards and whole batches.
+
+    ``drop`` (BasicSR's sampler) cuts the permutation to a multiple of
+    ``num_shards`` and drops each shard's last partial batch; ``pad`` wraps
+    around the permutation so every sample is seen and batches are full.
+    Either way, every shard has the same number of batches, so no DDP rank
+    waits for another.
+    """
+
+    num_samples: int
+    batch_size: int
+    seed: int = 0
+    shard_id: int = 0
+    num_shards: int = 1
+    shuffle: bool = True
+    enlarge_ratio: int = 1
+    last_batch: str = "drop"
+
+    def __post_init__(self) -> None:
+        if self.last_batch not in LAST_BATCH_POLICIES:
+            raise DalisrError(f"last_batch '{self.last_batch}' is not one of {', '.join(LAST_BATCH_POLICIES)}")
+        if not 0 <= self.shard_id < self.num_shards:
+            raise DalisrError(f"shard_id {self.shard_id} is outside 0..{self.num_shards - 1} (num_shards)")
+        if self.num_batches == 0:
+            raise DalisrError(
+                f"{self.num_samples} samples (x{self.enlarge_ratio}) over {self.num_shards} shard(s) make no "
+                f"full batch of {self.batch_size}. Fix: lower batch_size_per_gpu, raise dataset_enlarge_ratio "
+                "or set last_batch: pad"
+            )
+
+    @property
+    def epoch_length(self) -> int:
+        """Samples in one epoch over all shards, before sharding (BasicSR's enlarged length)."""
+        return self.num_samples * self.enlarge_ratio
+
+    @property
+    def per_shard(self) -> int:
+        n, s = self.epoch_length, self.num_shards
+        return n // s if self.last_batch == "drop" else -(-n // s)
+
+    @property
+    def num_batches(self) -> int:
+        if self.last_batch == "drop":
+            return self.per_shard // self.batch_size
+        return -(-self.per_shard // self.batch_size)
+
+    def permutation(self, epoch: int) -> np.ndarray:
+        """The whole epoch's order of sample indices, the same on every shard."""
+        n = self.epoch_length
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, epoch]).permutation(n)
+        else:
+            order = np.arange(n)
+        return order % self.num_samples
+
+    def shard_indices(self, epoch: int) -> np.ndarray:
+        """This shard's sample indices for the epoch: ``num_batches * batch_size`` of them."""
+        order = self.permutation(epoch)
+        total = self.per_shard * self.num_shards
+        if total > len(order):  # pad: wrap around as DistributedSampler does
+            order = np.resize(order, total)
+        mine = order[self.shard_id:total:self.num_shards]
+        need = self.num_batches * self.batch_size
+        if need > len(mine):
+            mine = np.resize(mine, need)
+        return mine[:need]
+
+    def position(self, batch: int, idx_in_batch: int) -> int:
+        """A sample's global position in the epoch, the key of its random draws."""
+        return (batch * self.batch_size + idx_in_batch) * self.num_shards + self.shard_id
+
+
+def sample_draws(seed: int, epoch: int, position: int, count: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Crop fractions in [0, 1) (``count`` of them) and hflip/vflip/transpose bits for one sample."""
+    rng = np.random.default_rng([seed, epoch, position, 0x5EED])
+    fractions = rng.random(count, dtype=np.float32)
+    flips = (rng.random(3) < 0.5).astype(np.int32)
+    return fractions, flips

@@ -1,0 +1,111 @@
+"""DALI external-source callables: which sample, which epoch, which shard -> encoded bytes."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from .datasets.base import DatasetIndex
+from .errors import DalisrError
+from .formats.png import read_png_header
+from .sampling import EpochPlan, sample_draws
+from .storage import Store
+
+log = logging.getLogger(__name__)
+
+KEY_DRAW = 1  # stream id of the generator a dataset uses to pick frames
+
+
+def key_rng(seed: int, epoch: int, position: int) -> np.random.Generator:
+    return np.random.default_rng([seed, epoch, position, KEY_DRAW])
+
+
+def check_sizes(gt: bytes, lq: bytes, key: str, where: str, scale: int, gt_size: int | None) -> None:
+    """BasicSR's paired_random_crop checks, done on PNG headers before anything is decoded."""
+    g, q = read_png_header(gt), read_png_header(lq)
+    if g is None or q is None:
+        return  # not PNG: the decoder will tell
+    if (g.height, g.width) != (q.height * scale, q.width * scale):
+        raise DalisrError(
+            f"Scale mismatches for key '{key}' in {where}: GT ({g.height}, {g.width}) is not {scale}x "
+            f"multiplication of LQ ({q.height}, {q.width}). Fix: regenerate the LQ image or correct scale"
+        )
+    if gt_size is not None:
+        patch = gt_size // scale
+        if q.height < patch or q.width < patch:
+            raise DalisrError(
+                f"LQ ({q.height}, {q.width}) of key '{key}' in {where} is smaller than the patch size "
+                f"({patch}, {patch}) = gt_size {gt_size} / scale {scale}. Please remove {key}"
+            )
+
+
+class SampleSource:
+    """Per-sample callable for ``fn.external_source(batch=False, parallel=True)``.
+
+    It emits, for one sample: the encoded bytes of every frame of every role
+    (in ``dataset.roles`` order), then the sample index, its crop fractions and
+    its flip bits. The epoch ends (StopIteration) after the shard's last whole
+    batch, so every shard yields the same number of batches. The first epoch
+    of a pipeline may start ``skip_batches`` in, which is how resume works.
+    """
+
+    def __init__(self, dataset: DatasetIndex, stores: dict[str, Store], plan: EpochPlan, *,
+                 start_epoch: int = 0, skip_batches: int = 0, scale: int = 1, gt_size: int | None = None,
+                 check_pairs: bool = True) -> None:
+        self.dataset = dataset
+        self.stores = stores
+        self.plan = plan
+        self.start_epoch = start_epoch
+        self.skip_batches = skip_batches
+        self.scale = scale
+        self.gt_size = gt_size
+        self.check_pairs = check_pairs and "lq" in dataset.roles and "gt" in dataset.roles
+        self._cached_epoch: int | None = None
+        self._indices: np.ndarray | None = None
+
+    @property
+    def num_outputs(self) -> int:
+        return sum(self.dataset.roles.values()) + 3
+
+    def _epoch_indices(self, epoch: int) -> np.ndarray:
+        if self._cached_epoch != epoch:
+            self._indices = self.plan.shard_indices(epoch)
+            self._cached_epoch = epoch
+        return self._indices
+
+    def locate(self, epoch_idx: int, iteration: int, idx_in_batch: int) -> tuple[int, int, int] | None:
+        """(epoch, batch, position) of a DALI sample request, or None past the epoch's end."""
+        epoch = self.start_epoch + epoch_idx
+        batch = iteration + (self.skip_batches if epoch_idx == 0 else 0)
+        if batch >= self.plan.num_batches:
+            return None
+        return epoch, batch, self.plan.position(batch, idx_in_batch)
+
+    def read(self, epoch: int, batch: int, idx_in_batch: int, position: int) -> tuple:
+        index = int(self._epoch_indices(epoch)[batch * self.plan.batch_size + idx_in_batch])
+        keys = self.dataset.keys_for(index, key_rng(self.plan.seed, epoch, position))
+        out = []
+        for role, count in self.dataset.roles.items():
+            role_keys = keys[role]
+            if len(role_keys) != count:
+                raise DalisrError(f"sample {index} has {len(role_keys)} {role} keys, expected {count}")
+            store = self.stores[role]
+            for k in role_keys:
+                data = store.get(k)
+                if not data:
+                    raise DalisrError(f"key '{k}' in {store.describe()} is empty (0 bytes). Fix: re-create it")
+                out.append(np.frombuffer(data, dtype=np.uint8))
+        if self.check_pairs:
+            gt = out[0]
+            for j, lq in enumerate(out[1:1 + self.dataset.roles["lq"]]):
+                check_sizes(gt, lq, keys["lq"][j], self.stores["lq"].describe(), self.scale, self.gt_size)
+        fractions, flips = sample_draws(self.plan.seed, epoch, position)
+        return (*out, np.array([index], dtype=np.int64), fractions, flips)
+
+    def __call__(self, info) -> tuple:
+        where = self.locate(info.epoch_idx, info.iteration, info.idx_in_batch)
+        if where is None:
+            raise StopIteration
+        epoch, batch, position = where
+        return self.read(epoch, batch, info.idx_in_batch, position)
