@@ -108,7 +108,7 @@ def build_dataloader(opt: Mapping | str | os.PathLike, device: str = "auto", sha
                      enlarge_ratio=cfg.get("dataset_enlarge_ratio", 1) if train else 1,
                      last_batch=cfg.get("last_batch", "drop" if train else "pad"))
     loader = DaliLoader(dataset, stores, plan, graph_spec(cfg, device), runtime_options(cfg, device, batch_size),
-                        origin=cfg.origin)
+                        origin=cfg.origin, on_error=cfg.get("on_error", "raise"))
     log.info("%s: %d samples, %d batches of %d per epoch on shard %d/%d, device %s", cfg.origin, len(dataset),
              len(loader), batch_size, shard_id, num_shards, device)
     return loader

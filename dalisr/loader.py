@@ -34,7 +34,8 @@ class DaliLoader:
     """
 
     def __init__(self, dataset: DatasetIndex, stores: dict[str, Store], plan: EpochPlan, spec: GraphSpec,
-                 runtime: RuntimeOptions, *, origin: str = "option dict", check_pairs: bool = True) -> None:
+                 runtime: RuntimeOptions, *, origin: str = "option dict", check_pairs: bool = True,
+                 on_error: str = "raise") -> None:
         self.dataset = dataset
         self.stores = stores
         self.plan = plan
@@ -42,6 +43,9 @@ class DaliLoader:
         self.runtime = runtime
         self.origin = origin
         self.check_pairs = check_pairs
+        self.on_error = on_error
+        #: samples replaced under ``on_error: skip``, and their keys
+        self.stats: dict[str, Any] = {"skipped": 0, "skipped_samples": []}
         self.epoch = 0
         self.batch = 0  # batches of self.epoch already handed out
         self._pipe = None
@@ -139,7 +143,7 @@ class DaliLoader:
 
         source = SampleSource(self.dataset, self.stores, self.plan, start_epoch=self.epoch, skip_batches=self.batch,
                               scale=self.spec.scale, gt_size=self.spec.gt_size if self.spec.train else None,
-                              check_pairs=self.check_pairs and self.spec.train)
+                              check_pairs=self.check_pairs and self.spec.train, on_error=self.on_error)
         self._source = source
         with warnings.catch_warnings():
             # crop fractions and flip bits are always emitted, used or not (val phase, no augmentation)
@@ -165,11 +169,18 @@ class DaliLoader:
 
     def _to_batch(self, out: dict) -> dict[str, Any]:
         idx = out.pop("idx").view(-1).tolist()
+        for bad_index, replaced in out.pop("skipped").view(-1, 2).tolist():
+            if replaced:
+                self.stats["skipped"] += replaced
+                name = self.dataset.samples[bad_index].name or str(bad_index)
+                self.stats["skipped_samples"].append(name)
+                log.warning("epoch %d batch %d: sample '%s' was unreadable and replaced (on_error: skip)",
+                            self.epoch, self.batch, name)
         batch: dict[str, Any] = dict(out)
         first = self.batch * self.plan.batch_size
         draws = [key_rng(self.plan.seed, self.epoch, self.plan.position(self.batch, i)) for i in range(len(idx))]
         expected = self.plan.shard_indices(self.epoch)[first:first + len(idx)]
-        if not np.array_equal(expected, idx):  # pragma: no cover - an internal invariant
+        if self.on_error == "raise" and not np.array_equal(expected, idx):  # pragma: no cover - an invariant
             raise DalisrError(f"internal: batch {self.batch} of epoch {self.epoch} came out of order")
         batch.update(self.dataset.batch_fields(idx, draws))
         return batch

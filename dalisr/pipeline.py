@@ -31,11 +31,11 @@ class RuntimeOptions:
 
 
 def output_names(roles: dict[str, int]) -> list[str]:
-    return [*roles, "idx"]
+    return [*roles, "idx", "skipped"]
 
 
 def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
-    """A DALI pipeline returning one tensor per role (video LQ stacked as T x C x H x W) and ``idx``."""
+    """A DALI pipeline returning one tensor per role (video LQ stacked as T x C x H x W), ``idx`` and ``skipped``."""
     from nvidia.dali import fn, pipeline_def, types
 
     roles = source.dataset.roles
@@ -43,10 +43,10 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
 
     @pipeline_def(enable_conditionals=spec.use_rot)
     def sr_pipeline():
-        dtypes = [types.UINT8] * sum(roles.values()) + [types.INT64, types.FLOAT, types.INT32]
+        dtypes = [types.UINT8] * sum(roles.values()) + [types.INT64, types.INT64, types.FLOAT, types.INT32]
         es_kwargs = {"parallel": True, "prefetch_queue_depth": 2} if parallel else {}
         outs = fn.external_source(source, num_outputs=source.num_outputs, batch=False, dtype=dtypes, **es_kwargs)
-        encoded, (idx, fractions, flips) = outs[:-3], outs[-3:]
+        encoded, (idx, skipped, fractions, flips) = outs[:-4], outs[-4:]
         frames, at = {}, 0
         for role, count in roles.items():
             frames[role] = list(encoded[at:at + count])
@@ -64,12 +64,12 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
             gt = to_tensor(gt, spec)
             lqs = [to_tensor(x, spec) for x in lqs]
             lq = fn.stack(*lqs) if roles["lq"] > 1 else lqs[0]
-            return gt, lq, idx
+            return gt, lq, idx, skipped
         gt = decoded["gt"][0]
         if spec.train and spec.gt_size:
             gt = single_crop(gt, crop_anchor(frames["gt"][0], fractions, spec.gt_size), spec.gt_size)
         (gt,) = augment([gt], flips, spec.use_hflip, spec.use_rot)
-        return to_tensor(gt, spec), idx
+        return to_tensor(gt, spec), idx, skipped
 
     kwargs = dict(batch_size=rt.batch_size, num_threads=rt.num_threads, device_id=rt.device_id,
                   prefetch_queue_depth=rt.prefetch_queue_depth, exec_dynamic=True)

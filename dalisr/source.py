@@ -8,13 +8,14 @@ import numpy as np
 
 from .datasets.base import DatasetIndex
 from .errors import DalisrError
-from .formats.png import read_png_header
+from .formats.png import png_intact, read_png_header
 from .sampling import EpochPlan, sample_draws
 from .storage import Store
 
 log = logging.getLogger(__name__)
 
 KEY_DRAW = 1  # stream id of the generator a dataset uses to pick frames
+EXTRA_OUTPUTS = 4  # after the frames: sample index, skip record, crop fractions, flip bits
 
 
 def key_rng(seed: int, epoch: int, position: int) -> np.random.Generator:
@@ -40,19 +41,34 @@ def check_sizes(gt: bytes, lq: bytes, key: str, where: str, scale: int, gt_size:
             )
 
 
+def intact(data: bytes) -> bool:
+    """Cheap integrity check: PNG chunk CRCs, else a full OpenCV decode."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return png_intact(data)
+    import cv2
+
+    try:
+        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) is not None
+    except cv2.error:
+        return False
+
+
 class SampleSource:
     """Per-sample callable for ``fn.external_source(batch=False, parallel=True)``.
 
     It emits, for one sample: the encoded bytes of every frame of every role
-    (in ``dataset.roles`` order), then the sample index, its crop fractions and
-    its flip bits. The epoch ends (StopIteration) after the shard's last whole
-    batch, so every shard yields the same number of batches. The first epoch
+    (in ``dataset.roles`` order), then the sample index, a skip record
+    (``[first bad index or -1, replaced count]``), its crop fractions and its
+    flip bits. With ``on_error="skip"`` a missing, corrupt or mis-sized
+    sample is replaced by another of the same epoch instead of failing.
+    The epoch ends (StopIteration) after the shard's last whole batch, so
+    every shard yields the same number of batches. The first epoch
     of a pipeline may start ``skip_batches`` in, which is how resume works.
     """
 
     def __init__(self, dataset: DatasetIndex, stores: dict[str, Store], plan: EpochPlan, *,
                  start_epoch: int = 0, skip_batches: int = 0, scale: int = 1, gt_size: int | None = None,
-                 check_pairs: bool = True) -> None:
+                 check_pairs: bool = True, on_error: str = "raise", max_replacements: int = 16) -> None:
         self.dataset = dataset
         self.stores = stores
         self.plan = plan
@@ -61,12 +77,14 @@ class SampleSource:
         self.scale = scale
         self.gt_size = gt_size
         self.check_pairs = check_pairs and "lq" in dataset.roles and "gt" in dataset.roles
+        self.on_error = on_error
+        self.max_replacements = max_replacements
         self._cached_epoch: int | None = None
         self._indices: np.ndarray | None = None
 
     @property
     def num_outputs(self) -> int:
-        return sum(self.dataset.roles.values()) + 3
+        return sum(self.dataset.roles.values()) + EXTRA_OUTPUTS
 
     def _epoch_indices(self, epoch: int) -> np.ndarray:
         if self._cached_epoch != epoch:
@@ -82,8 +100,8 @@ class SampleSource:
             return None
         return epoch, batch, self.plan.position(batch, idx_in_batch)
 
-    def read(self, epoch: int, batch: int, idx_in_batch: int, position: int) -> tuple:
-        index = int(self._epoch_indices(epoch)[batch * self.plan.batch_size + idx_in_batch])
+    def _load(self, index: int, epoch: int, position: int) -> tuple[list, dict]:
+        """Encoded frames of sample ``index``, checked; DalisrError names the bad key and store."""
         keys = self.dataset.keys_for(index, key_rng(self.plan.seed, epoch, position))
         out = []
         for role, count in self.dataset.roles.items():
@@ -95,13 +113,35 @@ class SampleSource:
                 data = store.get(k)
                 if not data:
                     raise DalisrError(f"key '{k}' in {store.describe()} is empty (0 bytes). Fix: re-create it")
+                if self.on_error == "skip" and not intact(data):
+                    raise DalisrError(f"key '{k}' in {store.describe()} is truncated or corrupt ({len(data)} bytes)")
                 out.append(np.frombuffer(data, dtype=np.uint8))
         if self.check_pairs:
             gt = out[0]
             for j, lq in enumerate(out[1:1 + self.dataset.roles["lq"]]):
                 check_sizes(gt, lq, keys["lq"][j], self.stores["lq"].describe(), self.scale, self.gt_size)
+        return out, keys
+
+    def read(self, epoch: int, batch: int, idx_in_batch: int, position: int) -> tuple:
+        indices = self._epoch_indices(epoch)
+        slot = batch * self.plan.batch_size + idx_in_batch
+        index = int(indices[slot])
+        bad = np.array([-1, 0], dtype=np.int64)  # first bad sample index, number replaced
+        for attempt in range(self.max_replacements + 1):
+            try:
+                frames, _ = self._load(index, epoch, position)
+                break
+            except DalisrError as exc:
+                if self.on_error != "skip" or attempt == self.max_replacements:
+                    raise
+                log.warning("skipping sample %d: %s", index, exc)
+                if bad[0] < 0:
+                    bad[0] = index
+                bad[1] += 1
+                # a replacement from the same epoch, chosen deterministically
+                index = int(indices[(slot + 1 + attempt) % len(indices)])
         fractions, flips = sample_draws(self.plan.seed, epoch, position)
-        return (*out, np.array([index], dtype=np.int64), fractions, flips)
+        return (*frames, np.array([index], dtype=np.int64), bad, fractions, flips)
 
     def __call__(self, info) -> tuple:
         where = self.locate(info.epoch_idx, info.iteration, info.idx_in_batch)
