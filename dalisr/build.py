@@ -83,7 +83,9 @@ def graph_spec(cfg: DatasetConfig, device: str) -> GraphSpec:
 
     return GraphSpec(phase="train" if cfg.phase == "train" else "val", gt_size=cfg.get("gt_size"),
                      scale=cfg.get("scale", 1), use_hflip=bool(cfg.get("use_hflip", False)),
-                     use_rot=bool(cfg.get("use_rot", False)), color_y=cfg.get("color") == "y",
+                     # BasicSR's FFHQDataset flips faces but never rotates them
+                     use_rot=bool(cfg.get("use_rot", False)) and cfg.type != "FFHQDataset",
+                     color_y=cfg.get("color") == "y",
                      mean=as_tuple("mean"), std=as_tuple("std"), device=device)
 
 

@@ -41,8 +41,13 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "Vimeo90KDataset": ("dataroot_gt", "dataroot_lq", "meta_info_file", "io_backend", "scale", "num_frame"),
     "FFHQDataset": ("dataroot_gt", "io_backend"),
 }
-# needed only to cut training patches
-REQUIRED_FOR_TRAIN = ("gt_size",)
+# needed only to cut training patches (FFHQ trains on whole faces: BasicSR does not crop them)
+REQUIRED_FOR_TRAIN: dict[str, tuple[str, ...]] = {
+    "PairedImageDataset": ("gt_size",),
+    "REDSDataset": ("gt_size",),
+    "Vimeo90KDataset": ("gt_size",),
+    "FFHQDataset": (),
+}
 CHOICES = {
     "phase": ("train", "val", "test"),
     "color": (None, "y"),
@@ -166,7 +171,7 @@ def _check(cfg: DatasetConfig) -> None:
         if key in opt and opt[key] not in choices:
             shown = ", ".join("~" if c is None else c for c in choices)
             raise DalisrError(f"{cfg.where(key)} is '{opt[key]}'. Fix: use one of {shown}")
-    required = REQUIRED[dtype] + (REQUIRED_FOR_TRAIN if cfg.phase == "train" else ())
+    required = REQUIRED[dtype] + (REQUIRED_FOR_TRAIN.get(dtype, ()) if cfg.phase == "train" else ())
     for key in required:
         if opt.get(key) is None:
             raise DalisrError(f"missing key '{key}' in {origin} (needed by {dtype}, phase {cfg.phase})")

@@ -8,10 +8,16 @@ from ..config import DatasetConfig
 from ..errors import DalisrError
 from ..storage import Store
 from .base import DatasetIndex, Sample
+from .ffhq import build_ffhq
 from .paired import build_paired
+from .reds import build_reds
+from .vimeo90k import build_vimeo90k
 
 BUILDERS: dict[str, Callable[[DatasetConfig], tuple[DatasetIndex, dict[str, Store]]]] = {
     "PairedImageDataset": build_paired,
+    "REDSDataset": build_reds,
+    "Vimeo90KDataset": build_vimeo90k,
+    "FFHQDataset": build_ffhq,
 }
 
 

@@ -1,0 +1,85 @@
+"""Vimeo90KDataset's index: one septuplet per sample, GT ``im4``, LQ the ``num_frame`` middle frames.
+
+``random_reverse`` is decided per sample from that sample's own draw; the
+neighbour list itself is never changed (BasicSR reverses its shared list in
+place, so one sample's order leaks into every later one in that worker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..config import DatasetConfig
+from ..errors import DalisrError
+from ..storage import Store, open_store
+from .base import DatasetIndex, Sample, require_samples
+from .reds import key_suffix, require_lmdb_keys
+
+SEPTUPLET = 7
+GT_FRAME = 4
+
+
+def neighbor_list(num_frame: int) -> tuple[int, ...]:
+    """BasicSR's ``[i + (9 - k) // 2 for i in range(k)]``: 7 -> 1..7, 5 -> 2..6, 3 -> 3..5, 1 -> 4."""
+    return tuple(i + (9 - num_frame) // 2 for i in range(num_frame))
+
+
+def read_sequence_list(path: str) -> list[str]:
+    """``clip/seq`` = the first token of every non-blank line (sep_trainlist.txt or BasicSR's meta info)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            keys = [line.split()[0] for line in f if line.strip()]
+    except FileNotFoundError:
+        raise DalisrError(f"meta_info_file {path} does not exist. Fix: point it at Vimeo90K's sep_trainlist.txt "
+                          "or a meta info file with 'clip/seq' first on each line") from None
+    for lineno, key in enumerate(keys, 1):
+        if key.count("/") != 1:
+            raise DalisrError(f"{path}: entry {lineno} '{key}' is not 'clip/seq' (e.g. 00001/0001)")
+    return keys
+
+
+class Vimeo90KDataset(DatasetIndex):
+    """GT ``clip/seq/im4``, LQ ``clip/seq/im{n}`` for the neighbour list, reversed per sample's draw."""
+
+    def __init__(self, keys: Sequence[str], num_frame: int, random_reverse: bool, suffix: str) -> None:
+        self.roles = {"gt": 1, "lq": num_frame}
+        self.neighbors = neighbor_list(num_frame)
+        self.random_reverse = bool(random_reverse)
+        self.suffix = suffix
+        super().__init__([Sample(keys={}, paths={}, name=k) for k in keys])
+
+    def order(self, rng: np.random.Generator) -> tuple[int, ...]:
+        """The LQ frame numbers of one sample, in output order (a fresh tuple: nothing shared changes)."""
+        if self.random_reverse and rng.random() < 0.5:
+            return self.neighbors[::-1]
+        return self.neighbors
+
+    def keys_for(self, index: int, rng: np.random.Generator) -> dict[str, tuple[str, ...]]:
+        key, s = self.samples[index].name, self.suffix
+        return {"gt": (f"{key}/im{GT_FRAME}{s}",), "lq": tuple(f"{key}/im{n}{s}" for n in self.order(rng))}
+
+    def batch_fields(self, indices: Sequence[int], draws: Sequence[np.random.Generator]) -> dict[str, list]:
+        """``key``: the sequence, ``clip/seq``, as BasicSR reports it."""
+        return {"key": [self.samples[int(i)].name for i in indices]}
+
+
+def build_vimeo90k(cfg: DatasetConfig) -> tuple[Vimeo90KDataset, dict[str, Store]]:
+    num_frame = cfg["num_frame"]
+    if num_frame > SEPTUPLET:
+        raise DalisrError(f"{cfg.where('num_frame')} is {num_frame}, but a Vimeo90K septuplet has "
+                          f"{SEPTUPLET} frames. Fix: use 7 or fewer")
+    if cfg.get("dataroot_flow") is not None:
+        raise DalisrError(f"{cfg.where('dataroot_flow')} is set: optical flow is not supported by dalisr. "
+                          "Fix: set dataroot_flow: ~")
+    meta = cfg["meta_info_file"]
+    keys = read_sequence_list(meta)
+    backend = cfg.io_backend
+    stores = {"gt": open_store(backend, cfg["dataroot_gt"], "dataroot_gt"),
+              "lq": open_store(backend, cfg["dataroot_lq"], "dataroot_lq")}
+    dataset = Vimeo90KDataset(keys, num_frame, bool(cfg.get("random_reverse", False)), key_suffix(stores["gt"]))
+    require_samples(dataset.samples, meta)
+    require_lmdb_keys(stores["gt"], (f"{k}/im{GT_FRAME}" for k in keys), meta)
+    require_lmdb_keys(stores["lq"], (f"{k}/im{n}" for k in keys for n in dataset.neighbors), meta)
+    return dataset, stores
