@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import numpy as np
 
-_SCALE_SUFFIX = re.compile(r"x[2348]")
+# removed one after the other, as BasicSR's str.replace chain does
+_SCALE_SUFFIXES = ("x2", "x3", "x4", "x8")
 
 
 def window_starts(size: int, crop: int, step: int, thresh: int) -> list[int]:
@@ -22,7 +22,9 @@ def window_starts(size: int, crop: int, step: int, thresh: int) -> list[int]:
 
 def subimage_name(stem: str) -> str:
     """DIV2K names drop the ``x2/x3/x4/x8`` suffix so HR and LR sub-images share names."""
-    return _SCALE_SUFFIX.sub("", stem)
+    for suffix in _SCALE_SUFFIXES:
+        stem = stem.replace(suffix, "")
+    return stem
 
 
 def iter_subimages(img: np.ndarray, crop: int, step: int, thresh: int = 0) -> Iterator[tuple[int, np.ndarray]]:

@@ -1,0 +1,128 @@
+"""``create-lmdb``: BasicSR's create_lmdb.py key rules and make_lmdb_from_imgs, made safe.
+
+Keys (the LMDB key; meta_info.txt names it ``key.png``):
+
+* ``div2k``: every ``*.png`` directly in IN, key = file name without ``.png`` (``0001_s001``);
+* ``folder``: every image directly in IN (png/jpg/bmp/...), key = file name without extension;
+* ``reds``: ``IN/clip/frame.png``, key ``clip/frame`` (``000/00000000``);
+* ``vimeo90k``: the sequences of ``sep_trainlist.txt``, ``IN/clip/seq/imN.png``, key ``clip/seq/imN``;
+  mode ``gt`` keeps only ``im4``, mode ``lq`` all seven frames.
+
+Values are the images read with ``cv2.IMREAD_UNCHANGED`` and re-encoded as PNG
+at the given compression level, as BasicSR does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import DalisrError
+from ..formats.codec import encode_png, image_shape
+from ..formats.lmdb_writer import DEFAULT_BATCH, LmdbWriter
+from .files import list_images, read_image, require_folder
+from .pool import ordered_map
+
+log = logging.getLogger(__name__)
+
+DATASETS = ("div2k", "reds", "vimeo90k", "folder")
+VIMEO_FRAMES = 7
+
+
+@dataclass(frozen=True)
+class LmdbItem:
+    """One image to store: its path relative to the input folder, its key, and its group.
+
+    Images of one group (a REDS clip, a Vimeo90K sequence) must share one size.
+    """
+
+    path: str
+    key: str
+    group: str | None = None
+
+
+def read_train_list(path: str) -> list[str]:
+    """``clip/seq`` per line of Vimeo90K's ``sep_trainlist.txt`` (blank lines skipped)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = [line.strip() for line in f]
+    except FileNotFoundError:
+        raise DalisrError(f"--train-list {path} does not exist. Fix: pass Vimeo90K's sep_trainlist.txt") from None
+    seqs = [line for line in lines if line]
+    for i, seq in enumerate(seqs):
+        if seq.count("/") != 1:
+            raise DalisrError(f"{path}: line '{seq}' (entry {i + 1}) is not 'clip/sequence' as in sep_trainlist.txt")
+    if not seqs:
+        raise DalisrError(f"--train-list {path} lists no sequence")
+    return seqs
+
+
+def plan_lmdb(input_folder: str, dataset: str, *, train_list: str | None = None, mode: str = "gt") -> list[LmdbItem]:
+    """The images to store and their keys, in the order they will be written."""
+    if dataset not in DATASETS:
+        raise DalisrError(f"--dataset '{dataset}' is not known. Fix: use one of {', '.join(DATASETS)}")
+    if dataset == "div2k":
+        return [LmdbItem(rel, rel[: -len(".png")]) for rel in list_images(input_folder, extensions=(".png",))]
+    if dataset == "folder":
+        return [LmdbItem(rel, os.path.splitext(rel)[0]) for rel in list_images(input_folder)]
+    if dataset == "reds":
+        items = []
+        for rel in list_images(input_folder, recursive=True, extensions=(".png",)):
+            if rel.count("/") != 1:
+                raise DalisrError(f"{os.path.join(input_folder, rel)} is not at IN/clip/frame.png (REDS layout). "
+                                  "Fix: pass the folder holding the clip folders 000, 001, ...")
+            items.append(LmdbItem(rel, rel[: -len(".png")], rel.split("/")[0]))
+        return items
+    # vimeo90k
+    if mode not in ("gt", "lq"):
+        raise DalisrError(f"--mode '{mode}' is not known. Fix: gt (im4 only) or lq (all 7 frames)")
+    if not train_list:
+        raise DalisrError("--dataset vimeo90k needs --train-list (Vimeo90K's sep_trainlist.txt)")
+    require_folder(input_folder)
+    frames = [4] if mode == "gt" else list(range(1, VIMEO_FRAMES + 1))
+    items = [LmdbItem(f"{seq}/im{j}.png", f"{seq}/im{j}", seq) for seq in read_train_list(train_list) for j in frames]
+    missing = [it.path for it in items if not os.path.isfile(os.path.join(input_folder, it.path))]
+    if missing:
+        raise DalisrError(f"{len(missing)} of {len(items)} frames listed by {train_list} are not in {input_folder}, "
+                          f"first {os.path.join(input_folder, missing[0])}. Fix: pass the sequences folder "
+                          "(vimeo_septuplet/sequences) or the LR folder matching this list")
+    return items
+
+
+def _encode_one(job: tuple[str, int]) -> tuple[bytes, tuple[int, int, int]]:
+    path, level = job
+    img = read_image(path)
+    return encode_png(img, level), image_shape(img)
+
+
+def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compress_level: int = 1,
+                workers: int = 1, batch: int = DEFAULT_BATCH, overwrite: bool = False,
+                progress: Callable[[int], None] | None = None) -> int:
+    """Write ``items`` into the LMDB ``output`` (with meta_info.txt); the number of images written.
+
+    Workers read and encode; this process writes, in the order of ``items``,
+    committing every ``batch`` images. A failure or Ctrl-C leaves nothing at
+    ``output``.
+    """
+    if not 0 <= compress_level <= 9:
+        raise DalisrError(f"--compress-level must be 0..9, got {compress_level}")
+    if not items:
+        raise DalisrError(f"nothing to write from {input_folder}")
+    group_shape: dict[str, tuple[tuple[int, int, int], str]] = {}
+    jobs = [(os.path.join(input_folder, it.path), compress_level) for it in items]
+    with LmdbWriter(output, batch=batch, overwrite=overwrite) as writer:
+        for item, (data, shape) in zip(items, ordered_map(_encode_one, jobs, workers)):
+            if item.group is not None:
+                first = group_shape.setdefault(item.group, (shape, item.path))
+                if first[0] != shape:
+                    raise DalisrError(
+                        f"{os.path.join(input_folder, item.path)} is {shape} but {first[1]} of the same clip is "
+                        f"{first[0]}: frames of one clip must share one size. Fix: re-extract that clip"
+                    )
+            writer.put(item.key, data, f"{item.key}.png", shape, compress_level)
+            if progress:
+                progress(1)
+    log.info("wrote %d images into %s", len(items), output)
+    return len(items)
