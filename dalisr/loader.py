@@ -191,22 +191,25 @@ class DaliLoader:
         m = re.search(r"DalisrError: (.*?)(?:\n|$)", text)
         if m:
             return DalisrError(m.group(1))
-        first = self.batch * self.plan.batch_size
-        indices = self.plan.shard_indices(self.epoch)[first:first + self.plan.batch_size]
-        suspects = self._undecodable(indices)
-        if suspects:
-            return DalisrError("; ".join(suspects))
+        # DALI runs ahead of the training loop: the failing batch may be one of the next few
+        ahead = self.runtime.prefetch_queue_depth + 2
+        for batch in range(self.batch, min(self.batch + ahead, self.plan.num_batches)):
+            suspects = self._undecodable(batch)
+            if suspects:
+                return DalisrError("; ".join(suspects))
         return DalisrError(f"DALI failed in epoch {self.epoch} batch {self.batch} ({self.origin}): "
                            f"{text.strip().splitlines()[0] if text.strip() else type(exc).__name__}")
 
-    def _undecodable(self, indices) -> list[str]:
-        """Which samples of a failed batch do not decode: checked with OpenCV, key by key."""
+    def _undecodable(self, batch: int) -> list[str]:
+        """Which samples of ``batch`` (this epoch) do not decode: checked with OpenCV, key by key."""
         import cv2
 
+        first = batch * self.plan.batch_size
+        indices = self.plan.shard_indices(self.epoch)[first:first + self.plan.batch_size]
         found = []
         for position, index in enumerate(indices):
             keys = self.dataset.keys_for(int(index), key_rng(self.plan.seed, self.epoch,
-                                                             self.plan.position(self.batch, position)))
+                                                             self.plan.position(batch, position)))
             for role, role_keys in keys.items():
                 for key in role_keys:
                     store = self.stores[role]
