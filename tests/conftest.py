@@ -19,6 +19,14 @@ def sample_set(tmp_path_factory):
     return make_sample_set(str(tmp_path_factory.mktemp("sample")), limit=8)
 
 
+def default_sigint() -> None:
+    """``preexec_fn`` for children a test interrupts: a shell that started the tests in the
+    background may have set SIGINT to ignored, which the child would inherit."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from dalisr.cli import main
+from tests.conftest import default_sigint
 
 DALISR = os.path.join(os.path.dirname(sys.executable), "dalisr")
 
@@ -175,7 +176,7 @@ def test_ctrl_c_while_writing_leaves_nothing_at_out(tmp_path, workers):
     os.mkfifo(fifo)
     out = tmp_path / "many.lmdb"
     proc = subprocess.Popen([DALISR, "create-lmdb", str(src), str(out), "--batch", "1", "--workers", str(workers)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_sigint)
     writer = None
     try:
         deadline = time.monotonic() + 30

@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 
+from tests.conftest import default_sigint
+
 SCRIPT = textwrap.dedent("""
     import sys, time
     from dalisr import build_dataloader
@@ -42,7 +44,7 @@ def processes_with(marker: str) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("how", ["raise", "sigint", "sigterm"])
+@pytest.mark.parametrize("how", ["raise", "sigint", "sigterm", "sigkill"])
 def test_no_worker_outlives_the_training_process(sample_set, tmp_path, how):
     marker = f"DALISR_TEST_MARKER={uuid.uuid4().hex}"
     env = dict(os.environ)
@@ -51,11 +53,12 @@ def test_no_worker_outlives_the_training_process(sample_set, tmp_path, how):
     script.write_text(SCRIPT)
     proc = subprocess.Popen([sys.executable, str(script), sample_set.gt_lmdb, sample_set.lq_lmdb(4), how],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint,
                             cwd=os.path.dirname(os.path.dirname(__file__)))
     assert proc.stdout.readline().strip() == "READY"
     assert len(processes_with(marker)) >= 3  # the trainer and its two DALI workers
     if how != "raise":
-        proc.send_signal(signal.SIGINT if how == "sigint" else signal.SIGTERM)
+        proc.send_signal({"sigint": signal.SIGINT, "sigterm": signal.SIGTERM, "sigkill": signal.SIGKILL}[how])
     proc.wait(timeout=30)
     assert proc.returncode != 0
     deadline = time.monotonic() + 10

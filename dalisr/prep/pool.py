@@ -39,7 +39,9 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int = 1) -> I
         for item in items:
             yield fn(item)
         return
-    pool = mp.Pool(workers, initializer=_ignore_sigint)
+    # forkserver: forking a process that runs threads (a test runner, DALI) can leave a child
+    # holding a lock no thread will release; fresh children from a clean server cannot
+    pool = mp.get_context("forkserver").Pool(workers, initializer=_ignore_sigint)
     try:
         pending: collections.deque = collections.deque()
         for item in items:
