@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import os
 from dataclasses import dataclass
 
 from .graph import (
@@ -9,8 +11,7 @@ from .graph import (
     augment,
     crop_anchor,
     decode,
-    paired_crop,
-    single_crop,
+    decode_window,
     to_tensor,
     val_crop_gt,
 )
@@ -28,46 +29,98 @@ class RuntimeOptions:
     prefetch_queue_depth: int = 2
     device_id: int | None = None
     bytes_per_sample_hint: int = 4 << 20
+    #: training crops of PNG values: decode only the rows down to the window, in the source (bit-identical);
+    #: used where the Python workers can carry the decoding (see :func:`png_window_pays`)
+    png_window: bool = True
+    #: where the source writes per-process timings and byte counts (the profiler sets it), else None
+    stats_dir: str | None = None
 
 
 def output_names(roles: dict[str, int]) -> list[str]:
     return [*roles, "idx", "skipped"]
 
 
+def png_window_pays(rt: RuntimeOptions) -> bool:
+    """Whether PNG windows should be decoded in the source rather than by DALI.
+
+    The source decodes in DALI's Python workers, DALI in its ``num_threads``
+    threads. Row-wise windows cost ~15% less CPU than DALI's ROI decoding
+    (BENCHMARKS.md), so they win unless fewer workers than threads (or cores)
+    would carry the work: then DALI's threads are kept busy instead.
+    """
+    cores = os.cpu_count() or 1
+    return rt.png_window and rt.py_num_workers >= max(1, min(rt.num_threads, cores))
+
+
+def pipeline_source(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions) -> SampleSource:
+    """The source the pipeline runs: one that crops while reading where that applies (raw LMDBs, PNG windows)."""
+    from .source_raw import patch_source
+
+    source = patch_source(source, train=spec.train, crop=bool(spec.train and spec.gt_size),
+                          png_window=png_window_pays(rt))
+    if rt.stats_dir is not None:
+        from .profiling import SourceStats
+
+        source = copy.copy(source)
+        source.stats = SourceStats(rt.stats_dir)
+    return source
+
+
 def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
-    """A DALI pipeline returning one tensor per role (video LQ stacked as T x C x H x W), ``idx`` and ``skipped``."""
+    """A DALI pipeline returning one tensor per role (video LQ stacked as T x C x H x W), ``idx`` and ``skipped``.
+
+    A source that emits pixels (``emits_pixels``: raw LMDBs, PNG windows) has
+    already decoded and cropped: the graph then only augments and converts.
+    """
     from nvidia.dali import fn, pipeline_def, types
 
+    source = pipeline_source(source, spec, rt)
     roles = source.dataset.roles
     parallel = rt.py_num_workers > 0
+    pixels = source.emits_pixels
 
     @pipeline_def(enable_conditionals=spec.use_rot)
     def sr_pipeline():
-        dtypes = [types.UINT8] * sum(roles.values()) + [types.INT64, types.INT64, types.FLOAT, types.INT32]
+        nframes = sum(roles.values())
+        dtypes = [types.UINT8] * nframes + [types.INT64, types.INT64, types.FLOAT, types.INT32]
         es_kwargs = {"parallel": True, "prefetch_queue_depth": 2} if parallel else {}
+        if pixels:
+            es_kwargs["layout"] = ["HWC"] * nframes + [""] * 4
         outs = fn.external_source(source, num_outputs=source.num_outputs, batch=False, dtype=dtypes, **es_kwargs)
         encoded, (idx, skipped, fractions, flips) = outs[:-4], outs[-4:]
         frames, at = {}, 0
         for role, count in roles.items():
             frames[role] = list(encoded[at:at + count])
             at += count
-        decoded = {role: [decode(e, spec.device) for e in enc] for role, enc in frames.items()}
+        if pixels:  # decoded and cropped by the source
+            decoded = {role: [x.gpu() if spec.device == "gpu" else x for x in xs] for role, xs in frames.items()}
+        elif spec.train and spec.gt_size:  # decode only the crop windows
+            decoded = None
+        else:
+            decoded = {role: [decode(e, spec.device) for e in enc] for role, enc in frames.items()}
         if "lq" in roles:
-            gt = decoded["gt"][0]
-            lqs = decoded["lq"]
             if spec.train:
-                anchor = crop_anchor(frames["lq"][0], fractions, spec.gt_size // spec.scale)
-                gt, lqs = paired_crop(gt, lqs, anchor, spec.gt_size, spec.scale)
+                if pixels:
+                    gt, lqs = decoded["gt"][0], decoded["lq"]
+                else:
+                    p = spec.gt_size // spec.scale
+                    anchor = crop_anchor(frames["lq"][0], fractions, p)
+                    gt = decode_window(frames["gt"][0], anchor * spec.scale, spec.gt_size, spec.device)
+                    lqs = [decode_window(e, anchor, p, spec.device) for e in frames["lq"]]
                 gt, *lqs = augment([gt, *lqs], flips, spec.use_hflip, spec.use_rot)
             else:
-                gt = val_crop_gt(gt, frames["lq"][0], spec.scale)
+                gt, lqs = decoded["gt"][0], decoded["lq"]
+                if not pixels:
+                    gt = val_crop_gt(gt, frames["lq"][0], spec.scale)
             gt = to_tensor(gt, spec)
             lqs = [to_tensor(x, spec) for x in lqs]
             lq = fn.stack(*lqs) if roles["lq"] > 1 else lqs[0]
             return gt, lq, idx, skipped
-        gt = decoded["gt"][0]
-        if spec.train and spec.gt_size:
-            gt = single_crop(gt, crop_anchor(frames["gt"][0], fractions, spec.gt_size), spec.gt_size)
+        if decoded is None:
+            anchor = crop_anchor(frames["gt"][0], fractions, spec.gt_size)
+            gt = decode_window(frames["gt"][0], anchor, spec.gt_size, spec.device)
+        else:
+            gt = decoded["gt"][0]
         (gt,) = augment([gt], flips, spec.use_hflip, spec.use_rot)
         return to_tensor(gt, spec), idx, skipped
 
@@ -75,4 +128,6 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
                   prefetch_queue_depth=rt.prefetch_queue_depth, exec_dynamic=True)
     if parallel:
         kwargs.update(py_num_workers=rt.py_num_workers, py_start_method=rt.py_start_method)
-    return sr_pipeline(**kwargs)
+    pipe = sr_pipeline(**kwargs)
+    pipe.dalisr_source = source  # which source runs (the profiler reports it)
+    return pipe

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import time
 
 import numpy as np
 
 from .datasets.base import DatasetIndex
 from .errors import DalisrError
 from .formats.png import png_intact, read_png_header
+from .lifecycle import exit_with_parent
 from .sampling import EpochPlan, sample_draws
 from .storage import Store
 
@@ -27,16 +30,23 @@ def check_sizes(gt: bytes, lq: bytes, key: str, where: str, scale: int, gt_size:
     g, q = read_png_header(gt), read_png_header(lq)
     if g is None or q is None:
         return  # not PNG: the decoder will tell
-    if (g.height, g.width) != (q.height * scale, q.width * scale):
+    check_pair_shapes((g.height, g.width), (q.height, q.width), key, where, scale, gt_size)
+
+
+def check_pair_shapes(gt_hw: tuple[int, int], lq_hw: tuple[int, int], key: str, where: str, scale: int,
+                      gt_size: int | None) -> None:
+    """The checks of :func:`check_sizes` on known (h, w) shapes."""
+    (gh, gw), (qh, qw) = gt_hw, lq_hw
+    if (gh, gw) != (qh * scale, qw * scale):
         raise DalisrError(
-            f"Scale mismatches for key '{key}' in {where}: GT ({g.height}, {g.width}) is not {scale}x "
-            f"multiplication of LQ ({q.height}, {q.width}). Fix: regenerate the LQ image or correct scale"
+            f"Scale mismatches for key '{key}' in {where}: GT ({gh}, {gw}) is not {scale}x "
+            f"multiplication of LQ ({qh}, {qw}). Fix: regenerate the LQ image or correct scale"
         )
     if gt_size is not None:
         patch = gt_size // scale
-        if q.height < patch or q.width < patch:
+        if qh < patch or qw < patch:
             raise DalisrError(
-                f"LQ ({q.height}, {q.width}) of key '{key}' in {where} is smaller than the patch size "
+                f"LQ ({qh}, {qw}) of key '{key}' in {where} is smaller than the patch size "
                 f"({patch}, {patch}) = gt_size {gt_size} / scale {scale}. Please remove {key}"
             )
 
@@ -64,7 +74,11 @@ class SampleSource:
     The epoch ends (StopIteration) after the shard's last whole batch, so
     every shard yields the same number of batches. The first epoch
     of a pipeline may start ``skip_batches`` in, which is how resume works.
+    ``stats`` (set by the profiler, else None) receives per-sample timings and byte counts.
     """
+
+    #: True where the source emits decoded windows (HWC uint8 RGB) instead of encoded bytes
+    emits_pixels = False
 
     def __init__(self, dataset: DatasetIndex, stores: dict[str, Store], plan: EpochPlan, *,
                  start_epoch: int = 0, skip_batches: int = 0, scale: int = 1, gt_size: int | None = None,
@@ -81,6 +95,9 @@ class SampleSource:
         self.max_replacements = max_replacements
         self._cached_epoch: int | None = None
         self._indices: np.ndarray | None = None
+        self._parent_pid = os.getpid()  # the training process that builds the pipeline
+        self._watched_pid: int | None = None
+        self.stats = None
 
     @property
     def num_outputs(self) -> int:
@@ -100,17 +117,23 @@ class SampleSource:
             return None
         return epoch, batch, self.plan.position(batch, idx_in_batch)
 
-    def _load(self, index: int, epoch: int, position: int) -> tuple[list, dict]:
-        """Encoded frames of sample ``index``, checked; DalisrError names the bad key and store."""
+    def _load(self, index: int, epoch: int, position: int, fractions: np.ndarray | None = None) -> tuple[list, dict]:
+        """Encoded frames of sample ``index``, checked; DalisrError names the bad key and store.
+
+        ``fractions`` (the sample's crop draws) are for subclasses that crop while reading.
+        """
         keys = self.dataset.keys_for(index, key_rng(self.plan.seed, epoch, position))
         out = []
+        read_s = 0.0
         for role, count in self.dataset.roles.items():
             role_keys = keys[role]
             if len(role_keys) != count:
                 raise DalisrError(f"sample {index} has {len(role_keys)} {role} keys, expected {count}")
             store = self.stores[role]
             for k in role_keys:
+                start = time.perf_counter()
                 data = store.get(k)
+                read_s += time.perf_counter() - start
                 if not data:
                     raise DalisrError(f"key '{k}' in {store.describe()} is empty (0 bytes). Fix: re-create it")
                 if self.on_error == "skip" and not intact(data):
@@ -120,6 +143,10 @@ class SampleSource:
             gt = out[0]
             for j, lq in enumerate(out[1:1 + self.dataset.roles["lq"]]):
                 check_sizes(gt, lq, keys["lq"][j], self.stores["lq"].describe(), self.scale, self.gt_size)
+        if self.stats is not None:
+            headers = [read_png_header(x) for x in out]
+            self.stats.add(read_s=read_s, encoded_bytes=sum(len(x) for x in out),
+                           decoded_bytes=sum(h.height * h.width * 3 for h in headers if h is not None))
         return out, keys
 
     def read(self, epoch: int, batch: int, idx_in_batch: int, position: int) -> tuple:
@@ -127,9 +154,10 @@ class SampleSource:
         slot = batch * self.plan.batch_size + idx_in_batch
         index = int(indices[slot])
         bad = np.array([-1, 0], dtype=np.int64)  # first bad sample index, number replaced
+        fractions, flips = sample_draws(self.plan.seed, epoch, position)
         for attempt in range(self.max_replacements + 1):
             try:
-                frames, _ = self._load(index, epoch, position)
+                frames, _ = self._load(index, epoch, position, fractions)
                 break
             except DalisrError as exc:
                 if self.on_error != "skip" or attempt == self.max_replacements:
@@ -140,12 +168,20 @@ class SampleSource:
                 bad[1] += 1
                 # a replacement from the same epoch, chosen deterministically
                 index = int(indices[(slot + 1 + attempt) % len(indices)])
-        fractions, flips = sample_draws(self.plan.seed, epoch, position)
         return (*frames, np.array([index], dtype=np.int64), bad, fractions, flips)
 
     def __call__(self, info) -> tuple:
+        if self._watched_pid != os.getpid():  # first call in this process
+            self._watched_pid = os.getpid()
+            if self._watched_pid != self._parent_pid:  # a DALI worker: never outlive the trainer
+                exit_with_parent(self._parent_pid)
         where = self.locate(info.epoch_idx, info.iteration, info.idx_in_batch)
         if where is None:
             raise StopIteration
         epoch, batch, position = where
-        return self.read(epoch, batch, info.idx_in_batch, position)
+        if self.stats is None:
+            return self.read(epoch, batch, info.idx_in_batch, position)
+        start = time.perf_counter()
+        out = self.read(epoch, batch, info.idx_in_batch, position)
+        self.stats.add(samples=1, source_s=time.perf_counter() - start)
+        return out

@@ -110,12 +110,16 @@ def _extract(src, dst, crop, step, thresh, level, workers, overwrite) -> None:
 @click.option("--mode", type=click.Choice(["gt", "lq"]), default="gt", show_default=True,
               help="Vimeo90K only: gt keeps the middle frame im4 of each sequence, lq all seven frames.")
 @_level_option("--compress-level", 1, "the stored values (BasicSR's default is 1)")
+@click.option("--codec", type=click.Choice(["png", "raw"]), default="png", show_default=True,
+              help="png: BasicSR's values; raw: decoded pixels that dalisr crops without decoding (several times "
+                   "larger; BasicSR cannot read them). `dalisr convert` converts either way.")
 @_workers_option()
 @click.option("--batch", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
               help="Commit to the LMDB every this many images.")
 @_OVERWRITE
 @user_errors
-def create_lmdb_cmd(input_folder, output, dataset, train_list, mode, compress_level, workers, batch, overwrite):
+def create_lmdb_cmd(input_folder, output, dataset, train_list, mode, compress_level, codec, workers, batch,
+                    overwrite):
     """Pack the images of IN into a BasicSR LMDB OUT.lmdb with its meta_info.txt.
 
     Each image is read as it is (cv2.IMREAD_UNCHANGED) and stored re-encoded as
@@ -127,8 +131,9 @@ def create_lmdb_cmd(input_folder, output, dataset, train_list, mode, compress_le
     items = lmdb_make.plan_lmdb(input_folder, dataset, train_list=train_list, mode=mode)
     with progress(len(items), os.path.basename(output.rstrip("/"))) as bar:
         count = lmdb_make.create_lmdb(input_folder, output, items, compress_level=compress_level, workers=workers,
-                                      batch=batch, overwrite=overwrite, progress=bar.update)
-    click.echo(f"{count} images written to {output} (keys like '{items[0].key}', PNG level {compress_level})")
+                                      batch=batch, overwrite=overwrite, progress=bar.update, codec=codec)
+    stored = "raw pixels" if codec == "raw" else f"PNG level {compress_level}"
+    click.echo(f"{count} images written to {output} (keys like '{items[0].key}', {stored})")
 
 
 # -- meta-info ---------------------------------------------------------------------------------------------------

@@ -1,4 +1,11 @@
-"""BasicSR's ``meta_info.txt``: one line per image, ``name.png (h,w,c) level``."""
+"""BasicSR's ``meta_info.txt``: one line per image, ``name.png (h,w,c) level``.
+
+The third field is BasicSR's PNG compression level, or the word ``raw`` for
+values stored with dalisr's zero-decode raw codec (:mod:`dalisr.formats.raw`):
+``0001_s001.png (480,480,3) raw``. BasicSR's readers take only the first token
+(the key), so such files stay parseable by them; dalisr reads the codec from
+here and never guesses it from the bytes.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +16,25 @@ from dataclasses import dataclass
 
 from ..errors import DalisrError
 
+#: the level field of a raw-codec value
+RAW = "raw"
+CODECS = ("png", RAW)
+
 _SHAPE = re.compile(r"^\((\d+),(\d+)(?:,(\d+))?\)$")
 
 
 @dataclass(frozen=True)
 class MetaEntry:
-    """One image of a meta info file: its file name, shape (h, w, c) and PNG level."""
+    """One image of a meta info file: its file name, shape (h, w, c) and PNG level (or ``raw``)."""
 
     name: str
     shape: tuple[int, ...] | None = None
-    level: int | None = None
+    level: int | str | None = None
+
+    @property
+    def codec(self) -> str:
+        """``raw`` for raw-codec values, else ``png`` (encoded image bytes, as BasicSR writes them)."""
+        return RAW if self.level == RAW else "png"
 
     @property
     def key(self) -> str:
@@ -53,10 +69,14 @@ def parse_line(line: str, path: str = "meta_info", lineno: int = 0) -> MetaEntry
             )
         shape = tuple(int(g) for g in m.groups() if g is not None)
     if len(tokens) >= 3:
-        try:
-            level = int(tokens[2])
-        except ValueError:
-            raise DalisrError(f"{path}:{lineno}: compression level '{tokens[2]}' is not an integer") from None
+        if tokens[2] == RAW:
+            level = RAW
+        else:
+            try:
+                level = int(tokens[2])
+            except ValueError:
+                raise DalisrError(f"{path}:{lineno}: compression level '{tokens[2]}' is neither an integer nor "
+                                  f"'{RAW}'") from None
     return MetaEntry(tokens[0], shape, level)
 
 
@@ -76,3 +96,16 @@ def write_meta_info(path: str | os.PathLike, entries: Iterable[MetaEntry]) -> No
     with open(path, "w", encoding="utf-8") as f:
         for entry in entries:
             f.write(entry.line() + "\n")
+
+
+def entries_codec(entries: Iterable[MetaEntry], where: str = "meta_info.txt") -> str:
+    """The one codec of a store's entries: ``raw`` if every entry says so, else ``png``.
+
+    A store that mixes both is refused (DalisrError), since a loader picks its
+    path per store.
+    """
+    codecs = {entry.codec for entry in entries}
+    if len(codecs) > 1:
+        raise DalisrError(f"{where} mixes raw and PNG entries. Fix: re-create the LMDB with one codec "
+                          "(`dalisr convert SRC DST --codec raw|png`)")
+    return codecs.pop() if codecs else "png"

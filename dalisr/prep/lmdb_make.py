@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from ..errors import DalisrError
 from ..formats.codec import encode_png, image_shape
 from ..formats.lmdb_writer import DEFAULT_BATCH, LmdbWriter
+from ..formats.meta_info import CODECS, RAW
+from ..formats.raw import encode_raw
 from .files import list_images, read_image, require_folder
 from .pool import ordered_map
 
@@ -94,13 +96,20 @@ def plan_lmdb(input_folder: str, dataset: str, *, train_list: str | None = None,
 def _encode_one(job: tuple[str, int]) -> tuple[bytes, tuple[int, int, int]]:
     path, level = job
     img = read_image(path)
+    if level == RAW:  # the zero-decode raw codec (dalisr.formats.raw)
+        try:
+            return encode_raw(img), image_shape(img)
+        except DalisrError as exc:
+            raise DalisrError(f"{path}: {exc}") from None
     return encode_png(img, level), image_shape(img)
 
 
 def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compress_level: int = 1,
                 workers: int = 1, batch: int = DEFAULT_BATCH, overwrite: bool = False,
-                progress: Callable[[int], None] | None = None) -> int:
+                progress: Callable[[int], None] | None = None, codec: str = "png") -> int:
     """Write ``items`` into the LMDB ``output`` (with meta_info.txt); the number of images written.
+
+    ``codec="raw"`` stores decoded pixels instead of PNG (meta info level ``raw``).
 
     Workers read and encode; this process writes, in the order of ``items``,
     committing every ``batch`` images. A failure or Ctrl-C leaves nothing at
@@ -110,8 +119,11 @@ def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compre
         raise DalisrError(f"--compress-level must be 0..9, got {compress_level}")
     if not items:
         raise DalisrError(f"nothing to write from {input_folder}")
+    if codec not in CODECS:
+        raise DalisrError(f"--codec '{codec}' is not one of {', '.join(CODECS)}")
+    level = RAW if codec == RAW else compress_level
     group_shape: dict[str, tuple[tuple[int, int, int], str]] = {}
-    jobs = [(os.path.join(input_folder, it.path), compress_level) for it in items]
+    jobs = [(os.path.join(input_folder, it.path), level) for it in items]
     with LmdbWriter(output, batch=batch, overwrite=overwrite) as writer:
         for item, (data, shape) in zip(items, ordered_map(_encode_one, jobs, workers)):
             if item.group is not None:
@@ -121,7 +133,7 @@ def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compre
                         f"{os.path.join(input_folder, item.path)} is {shape} but {first[1]} of the same clip is "
                         f"{first[0]}: frames of one clip must share one size. Fix: re-extract that clip"
                     )
-            writer.put(item.key, data, f"{item.key}.png", shape, compress_level)
+            writer.put(item.key, data, f"{item.key}.png", shape, level)
             if progress:
                 progress(1)
     log.info("wrote %d images into %s", len(items), output)

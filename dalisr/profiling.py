@@ -1,0 +1,347 @@
+"""Profile a configured loader: throughput, bytes, CPU, memory and stage times (no printing here).
+
+What DALI can and cannot tell: DALI 2.4 keeps no per-operator timers that a
+CPU pipeline can read. ``Pipeline.executor_statistics()`` reports operator
+output *memory* only, and only with ``exec_dynamic=False``; operator times are
+published as NVTX ranges, which need Nsight Systems (and are meant for GPU
+builds). So the profile measures its own stages:
+
+* ``source``: in DALI's Python workers, per sample, the time the source
+  callable takes (:class:`SourceStats`), split into store reads (``read``),
+  decode + crop where the source does them (``decode``: PNG windows, raw
+  slices) and the rest (keys, size checks, CRCs, random draws);
+* threads: CPU seconds of every thread of the main process from
+  ``/proc/self/task/*/stat``, grouped as DALI's operator threads (decode,
+  slice, flip, normalize: the graph), DALI's executor and input threads, and
+  the Python main thread (DALI iterator, copies into torch tensors, batch
+  dicts); plus the CPU seconds of each worker process;
+* ``wait``: wall time the training loop spent blocked in ``next(loader)``
+  (the profile runs no training step, so this is nearly all of the wall time;
+  with a real model it shows whether the loader keeps up).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+STAT_FIELDS = ("samples", "source_s", "read_s", "decode_s", "encoded_bytes", "decoded_bytes")
+_INDEX = {name: i for i, name in enumerate(STAT_FIELDS)}
+_MB = 1e6
+
+
+class SourceStats:
+    """Per-process counters of a source, in a small memory-mapped file per process under ``directory``.
+
+    Picklable and fork-safe: each process (a DALI worker, forked or spawned)
+    opens its own ``<pid>.stats`` on first use, so counting costs a few
+    additions, no locks and no messages; :func:`read_source_stats` sums them.
+    """
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        self._pid: int | None = None
+        self._counts: np.ndarray | None = None
+
+    def __getstate__(self) -> dict:
+        return {"directory": self.directory}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["directory"])
+
+    def add(self, **values: float) -> None:
+        if self._pid != os.getpid():
+            path = os.path.join(self.directory, f"{os.getpid()}.stats")
+            self._counts = np.memmap(path, dtype=np.float64, mode="w+", shape=(len(STAT_FIELDS),))
+            self._pid = os.getpid()
+        for name, value in values.items():
+            self._counts[_INDEX[name]] += value
+
+
+def read_source_stats(directory: str) -> dict[str, float]:
+    """The counters of every process under ``directory``, summed."""
+    total = np.zeros(len(STAT_FIELDS))
+    if os.path.isdir(directory):
+        for name in os.listdir(directory):
+            if name.endswith(".stats"):
+                data = np.fromfile(os.path.join(directory, name), dtype=np.float64)
+                if data.size == len(STAT_FIELDS):
+                    total += data
+    return dict(zip(STAT_FIELDS, total.tolist()))
+
+
+# -- /proc readings ---------------------------------------------------------------------------------------------------
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat_cpu(path: str) -> float:
+    """utime + stime in seconds from a /proc stat file (0 if it is gone)."""
+    try:
+        with open(path) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) of a live process."""
+    return _stat_cpu(f"/proc/{pid}/stat")
+
+
+def thread_group(name: str, is_main: bool) -> str:
+    if is_main:
+        return "python main thread"
+    if name.startswith("[DALI][TP"):
+        return "DALI operator threads"
+    if name.startswith("[DALI]"):
+        return "DALI executor + input threads"
+    return "other threads"
+
+
+def thread_cpu(pid: int | None = None) -> dict[str, float]:
+    """CPU seconds of a process's threads, grouped by :func:`thread_group`."""
+    pid = os.getpid() if pid is None else pid
+    out: dict[str, float] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        group = thread_group(name, tid == str(pid))
+        out[group] = out.get(group, 0.0) + _stat_cpu(f"/proc/{pid}/task/{tid}/stat")
+    return out
+
+
+def memory(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of a process in bytes (0, 0 if it is gone)."""
+    rss = hwm = 0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith("VmHWM:"):
+                    hwm = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return rss, hwm
+
+
+def children(pid: int | None = None) -> list[int]:
+    """Every live descendant of a process (DataLoader workers, DALI workers), from /proc."""
+    pid = os.getpid() if pid is None else pid
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    kids = [int(x) for x in f.read().split()]
+            except OSError:
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found
+
+
+class ProcessMonitor:
+    """CPU and memory of this process plus the worker processes a callable names, from /proc.
+
+    ``sample()`` (call it once per batch) tracks the peak of the summed RSS;
+    the summed high-water marks (VmHWM) are read at the end. RSS counts shared
+    pages (the LMDB page cache mapping, shared memory) once in every process
+    that touches them, so both figures are upper bounds.
+    """
+
+    def __init__(self, workers: Callable[[], Iterable[int]]) -> None:
+        self.workers = workers
+        self.peak_rss = 0
+        self.worker_pids: set[int] = set()
+
+    def _pids(self) -> list[int]:
+        pids = list(self.workers())
+        self.worker_pids.update(pids)
+        return [os.getpid(), *pids]
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds now: ``main`` (this process) and ``workers`` (summed), ``threads`` by group."""
+        pids = self._pids()
+        return {"main": process_cpu(pids[0]), "workers": sum(process_cpu(p) for p in pids[1:]),
+                "threads": thread_cpu(pids[0])}
+
+    def sample(self) -> None:
+        self.peak_rss = max(self.peak_rss, sum(memory(p)[0] for p in self._pids()))
+
+    def hwm(self) -> tuple[int, int]:
+        """(main's VmHWM, the workers' VmHWM summed) in bytes."""
+        pids = self._pids()
+        return memory(pids[0])[1], sum(memory(p)[1] for p in pids[1:])
+
+
+@dataclass
+class ProfileReport:
+    """What :func:`profile_loader` measured; ``to_dict()`` is the JSON that ``dalisr profile --json`` writes."""
+
+    config: str
+    device: str
+    source: str
+    batch_size: int
+    warmup: int
+    batches: int
+    samples: int
+    wall_s: float
+    samples_per_s: float
+    batches_per_s: float
+    encoded_mb_per_s: float
+    decoded_mb_per_s: float
+    cpu: dict[str, Any]
+    memory: dict[str, float]
+    stages: dict[str, Any]
+    runtime: dict[str, Any]
+    load_average: list[float]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+NOTES = [
+    "DALI 2.4 gives no per-operator times on CPU: executor_statistics() reports output memory only (and only with "
+    "exec_dynamic=False); operator times are NVTX ranges for Nsight Systems. Stage times are measured by dalisr.",
+    "stages.source_*: per sample in DALI's Python workers (read = store reads; decode = PNG rows / raw slices cut by "
+    "the source; other = keys, size checks, CRCs, random draws). stages.threads: CPU seconds per thread group of the "
+    "main process over the measured batches (DALI operator threads run the graph: decode, slice, flip, normalize).",
+    "stages.wait_s: time blocked in next(loader); no training step runs, so it is nearly the whole wall time.",
+    "memory: RSS summed over the main process and DALI's worker processes; shared pages count once per process.",
+    "decoded bytes: rows actually decoded for PNG windows, copied windows for raw values, whole images (h*w*3) "
+    "where DALI decodes (an upper bound for its ROI decoding of training crops).",
+]
+
+
+def _source_name(source) -> str:
+    if source is None:
+        return "unknown"
+    if getattr(source, "emits_pixels", False):
+        if source.codec == "raw":
+            return "raw: windows sliced from the LMDB memory map in the workers, no decode"
+        return "png window: rows down to the crop decoded in the workers (Pillow), no DALI decode"
+    return "encoded bytes: DALI decodes (training crops: only the window, ROI decoding)"
+
+
+def _batches(loader) -> Iterable[dict]:
+    while True:
+        yield from loader
+
+
+def profile_loader(config, *, iters: int = 50, warmup: int = 5, device: str = "cpu", section: str | None = None,
+                   seed: int | None = None, runtime: dict[str, Any] | None = None,
+                   progress: Callable[[int], None] | None = None) -> ProfileReport:
+    """Run the loader of ``config`` (a YAML path or option dict) for ``warmup`` + ``iters`` batches and measure.
+
+    Epochs roll over as in training when the epoch is shorter. ``runtime``
+    overrides :class:`dalisr.pipeline.RuntimeOptions` fields (``num_threads``,
+    ``py_num_workers``, ``prefetch_queue_depth``, ``png_window``...).
+    ``progress(n)`` is called after each batch, warmup included.
+    """
+    from .build import build_dataloader
+    from .errors import DalisrError
+
+    if iters < 1 or warmup < 0:
+        raise DalisrError(f"--iters must be at least 1 and --warmup 0 or more, got {iters} and {warmup}")
+    stats_dir = tempfile.mkdtemp(prefix="dalisr-profile-")
+    loader = build_dataloader(config, device=device, seed=seed, section=section)
+    try:
+        changes = dict(runtime or {})
+        unknown = set(changes) - {f.name for f in dataclasses.fields(loader.runtime)}
+        if unknown:
+            raise DalisrError(f"unknown runtime option(s) {', '.join(sorted(unknown))}")
+        loader.runtime = dataclasses.replace(loader.runtime, stats_dir=stats_dir, **changes)
+
+        def worker_pids() -> list[int]:
+            pipe = loader._pipe
+            pool = getattr(pipe, "_py_pool", None) if pipe is not None else None
+            return list(pool.pids()) if pool is not None else []
+
+        monitor = ProcessMonitor(worker_pids)
+        it = _batches(loader)
+        for _ in range(warmup):
+            next(it)
+            if progress:
+                progress(1)
+        before_src = read_source_stats(stats_dir)
+        before_cpu = monitor.cpu()
+        wait = 0.0
+        start = time.perf_counter()
+        for _ in range(iters):
+            t = time.perf_counter()
+            next(it)
+            wait += time.perf_counter() - t
+            monitor.sample()
+            if progress:
+                progress(1)
+        wall = time.perf_counter() - start
+        after_cpu = monitor.cpu()
+        after_src = read_source_stats(stats_dir)
+        main_hwm, workers_hwm = monitor.hwm()
+        source = getattr(loader._pipe, "dalisr_source", None)
+        rt = dataclasses.asdict(loader.runtime)
+        rt.pop("stats_dir", None)
+    finally:
+        loader.close()
+        shutil.rmtree(stats_dir, ignore_errors=True)
+
+    src = {k: after_src[k] - before_src[k] for k in STAT_FIELDS}
+    samples = iters * loader.batch_size
+    cpu_main = after_cpu["main"] - before_cpu["main"]
+    cpu_workers = after_cpu["workers"] - before_cpu["workers"]
+    cores = os.cpu_count() or 1
+    threads = {name: round(after_cpu["threads"].get(name, 0.0) - before_cpu["threads"].get(name, 0.0), 3)
+               for name in sorted(after_cpu["threads"])}
+    n_src = max(src["samples"], 1.0)
+    per = 1000.0 / n_src
+    stages = {
+        "source_samples": int(src["samples"]),
+        "source_ms_per_sample": round(src["source_s"] * per, 4),
+        "source_read_ms_per_sample": round(src["read_s"] * per, 4),
+        "source_decode_ms_per_sample": round(src["decode_s"] * per, 4),
+        "source_other_ms_per_sample": round((src["source_s"] - src["read_s"] - src["decode_s"]) * per, 4),
+        "wait_s": round(wait, 4),
+        "wait_ms_per_batch": round(1000.0 * wait / iters, 3),
+        "threads_cpu_s": threads,
+        "workers_cpu_s": round(cpu_workers, 3),
+        "cpu_ms_per_sample": round(1000.0 * (cpu_main + cpu_workers) / samples, 4),
+    }
+    # bytes are counted per sample the workers produced during the window (they run ahead): scale to the consumed
+    scale = samples / n_src if src["samples"] else 0.0
+    mb = {"encoded": src["encoded_bytes"] * scale / _MB, "decoded": src["decoded_bytes"] * scale / _MB}
+    return ProfileReport(
+        config=os.fspath(config) if isinstance(config, (str, os.PathLike)) else "option dict", device=loader.device,
+        source=_source_name(source),
+        batch_size=loader.batch_size, warmup=warmup, batches=iters, samples=samples, wall_s=round(wall, 4),
+        samples_per_s=round(samples / wall, 2), batches_per_s=round(iters / wall, 3),
+        encoded_mb_per_s=round(mb["encoded"] / wall, 3), decoded_mb_per_s=round(mb["decoded"] / wall, 3),
+        cpu={"main_s": round(cpu_main, 3), "workers_s": round(cpu_workers, 3),
+             "util_percent": round(100.0 * (cpu_main + cpu_workers) / wall, 1),
+             "machine_percent": round(100.0 * (cpu_main + cpu_workers) / wall / cores, 1), "cores": cores,
+             "workers": len(monitor.worker_pids)},
+        memory={"peak_rss_mb": round((main_hwm + workers_hwm) / _MB, 1), "main_hwm_mb": round(main_hwm / _MB, 1),
+                "workers_hwm_mb": round(workers_hwm / _MB, 1), "sampled_peak_rss_mb": round(monitor.peak_rss / _MB, 1)},
+        stages=stages, runtime=rt, load_average=[round(x, 2) for x in os.getloadavg()], notes=list(NOTES))

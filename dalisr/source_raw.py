@@ -1,0 +1,323 @@
+"""Sources that crop while reading: the graph then skips decode and crop, keeps augment and to_tensor.
+
+Two readers share one crop rule, the graph's (:func:`window_anchor` is
+``graph.crop_anchor`` in numpy, float32 for float32):
+
+* ``raw`` (LMDBs whose ``meta_info.txt`` says ``raw``): the window is sliced
+  from the value inside the memory map (``env.begin(buffers=True)``) and only
+  the patch is copied. Nothing is decoded. Whole images in the val phase.
+* ``png`` (training crops of PNG values, any store): only the rows down to the
+  window's bottom edge are inflated and unfiltered (Pillow's PNG decoder,
+  stopped early), then the window is cut. PNG pixels are lossless, so the
+  window equals ``cv2.imdecode(..., IMREAD_COLOR)`` cut at the same place, bit
+  for bit; the whole value is still CRC-checked first, so a truncated or
+  corrupt PNG fails as it does when decoded whole. PNGs outside the fast path
+  (16-bit, palette, interlaced, ...) and non-PNG values are decoded whole with
+  ``cv2.imdecode``, exactly as BasicSR does.
+
+Windows are emitted as HWC uint8 RGB (``IMREAD_COLOR``'s channels: gray
+expanded, alpha dropped), the layout the DALI decoder gives the graph.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import logging
+import time
+import warnings
+
+import numpy as np
+
+from .errors import DalisrError
+from .formats.meta_info import RAW, entries_codec
+from .formats.png import png_intact, read_png_header
+from .formats.raw import as_color, is_raw, raw_pixels
+from .source import SampleSource, check_pair_shapes, key_rng
+
+log = logging.getLogger(__name__)
+
+_F32 = np.float32
+# PNG colour types Pillow decodes row by row into the pixels OpenCV gives: gray, RGB, RGBA (8-bit)
+_FAST_COLOUR_TYPES = (0, 2, 6)
+
+
+def window_anchor(fractions: np.ndarray, height: int, width: int, patch: int) -> tuple[int, int]:
+    """Top-left ``(top, left)`` of a ``patch`` square: ``min(floor(f * (n - patch + 1)), n - patch)``.
+
+    Computed in float32 as ``graph.crop_anchor`` computes it inside DALI, so
+    both paths choose the same window for the same draws.
+    """
+    room_h, room_w = _F32(height - patch + 1), _F32(width - patch + 1)
+    top = min(np.floor(_F32(fractions[0]) * room_h), room_h - _F32(1))
+    left = min(np.floor(_F32(fractions[1]) * room_w), room_w - _F32(1))
+    return int(top), int(left)
+
+
+def store_codec(store) -> str:
+    """``raw`` for an LMDB store whose meta info says so, else ``png`` (encoded image bytes)."""
+    meta = getattr(store, "meta", None)
+    if meta is None or getattr(store, "kind", "") != "lmdb":
+        return "png"
+    return entries_codec(meta(), store.meta_info_path)
+
+
+# -- PNG: decode only the rows above the window's bottom edge ------------------------------------------------------
+def _png_rows(buf: bytes, bottom: int) -> np.ndarray | None:
+    """Rows ``0 .. bottom - 1`` of an 8-bit non-interlaced gray/RGB/RGBA PNG as Pillow decodes them, or None."""
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(buf))
+    if im.format != "PNG" or im.mode not in ("L", "RGB", "RGBA") or len(im.tile) != 1:
+        return None
+    width, height = im.size
+    tile = im.tile[0]
+    if tile[0] != "zip" or tuple(tile[1]) != (0, 0, width, height):
+        return None
+    bottom = min(bottom, height)
+    im._size = (width, bottom)
+    im.tile = [tile._replace(extents=(0, 0, width, bottom))]
+    # stopping mid-stream leaves the file position inside an IDAT chunk: skip Pillow's trailing-chunk scan
+    im.load_end = lambda: None
+    im.load()
+    return np.asarray(im)
+
+
+def png_window(buf: bytes, top: int, left: int, height: int, width: int, key: str = "?",
+               where: str = "?") -> tuple[np.ndarray, int]:
+    """The RGB window of a PNG (or any image OpenCV reads), and how many pixel bytes were decoded for it."""
+    head = read_png_header(buf)
+    if head is not None and not png_intact(buf):
+        raise _undecodable(key, where, buf)
+    if head is not None and head.bit_depth == 8 and buf[25] in _FAST_COLOUR_TYPES and buf[28] == 0:
+        try:
+            rows = _png_rows(buf, top + height)
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise DalisrError(f"key '{key}' in {where} does not decode as an image ({len(buf)} bytes): {exc}. "
+                              "Fix: re-create it from the source image") from None
+        except Exception as exc:  # pragma: no cover - a Pillow without the internals used here
+            warnings.warn(f"Pillow's row-wise PNG decode failed ({exc!r}); decoding whole images instead",
+                          RuntimeWarning, stacklevel=2)
+            rows = None
+        if rows is not None:
+            win = rows[top:top + height, left:left + width]
+            if win.shape[:2] != (height, width):
+                raise _outside(key, where, rows.shape, top, left, height, width)
+            if win.ndim == 2:
+                out = np.empty((height, width, 3), np.uint8)
+                out[...] = win[:, :, None]
+            else:
+                out = np.ascontiguousarray(win[:, :, :3])
+            return out, rows.nbytes
+    import cv2
+
+    img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise _undecodable(key, where, buf)
+    win = img[top:top + height, left:left + width, ::-1]
+    if win.shape[:2] != (height, width):
+        raise _outside(key, where, img.shape, top, left, height, width)
+    return np.ascontiguousarray(win), img.nbytes
+
+
+def _undecodable(key: str, where: str, buf) -> DalisrError:
+    extra = " (it is a raw-codec value: those are read from LMDBs whose meta_info.txt says raw)" if is_raw(buf) else ""
+    return DalisrError(f"key '{key}' in {where} does not decode as an image ({len(buf)} bytes){extra}. "
+                       "Fix: re-create it from the source image")
+
+
+def _outside(key, where, shape, top, left, height, width) -> DalisrError:
+    return DalisrError(f"key '{key}' in {where}: the {height}x{width} window at ({top}, {left}) leaves the image "
+                       f"of shape {tuple(shape)}. Fix: check gt_size and scale against the image sizes")
+
+
+def raw_window(view: np.ndarray, top: int, left: int, height: int, width: int, key: str = "?",
+               where: str = "?") -> np.ndarray:
+    """The RGB window of raw pixels (a view into the memory map): only the window is copied."""
+    win = as_color(view)[top:top + height, left:left + width, ::-1]
+    if win.shape[:2] != (height, width):
+        raise _outside(key, where, view.shape, top, left, height, width)
+    return np.ascontiguousarray(win)
+
+
+class PatchSource(SampleSource):
+    """A :class:`SampleSource` that emits the windows the graph would crop, already cut (HWC uint8 RGB).
+
+    Training: every LQ frame gets the window of ``window_anchor`` on the
+    first LQ frame (patch ``gt_size // scale``), GT the same window times
+    ``scale``; GT-only datasets a ``gt_size`` window of GT. Val (raw only):
+    whole LQ frames, GT cut to ``lq * scale``. The sample index, skip record,
+    fractions and flips follow as from :class:`SampleSource`.
+    """
+
+    emits_pixels = True
+
+    def __init__(self, base: SampleSource, codec: str, crop: bool) -> None:
+        self.__dict__.update(copy.copy(base.__dict__))
+        if codec not in ("png", RAW):
+            raise DalisrError(f"codec '{codec}' is not png or raw")
+        self.codec = codec
+        self.crop = crop
+
+    @property
+    def patch(self) -> int:
+        """Side of the LQ window (GT-only: of the GT window)."""
+        return self.gt_size // self.scale if "lq" in self.dataset.roles else self.gt_size
+
+    def _load(self, index: int, epoch: int, position: int, fractions: np.ndarray | None = None) -> tuple[list, dict]:
+        keys = self.dataset.keys_for(index, key_rng(self.plan.seed, epoch, position))
+        for role, count in self.dataset.roles.items():
+            if len(keys[role]) != count:
+                raise DalisrError(f"sample {index} has {len(keys[role])} {role} keys, expected {count}")
+        if self.codec == RAW:
+            return self._load_raw(keys, fractions), keys
+        return self._load_png(keys, fractions), keys
+
+    # -- geometry -------------------------------------------------------------------------------------------------
+    def _windows(self, keys: dict, shapes: dict[str, list[tuple[int, int]]], fractions) -> dict[str, list[tuple]]:
+        """(top, left, h, w) per frame, after BasicSR's size checks on the frames' (h, w)."""
+        paired = "lq" in self.dataset.roles
+        out: dict[str, list[tuple]] = {}
+        if paired:
+            gh, gw = shapes["gt"][0]
+            where = self.stores["lq"].describe()
+            qh, qw = shapes["lq"][0]
+            for key, lq_hw in zip(keys["lq"], shapes["lq"]):
+                if self.crop:
+                    check_pair_shapes((gh, gw), lq_hw, key, where, self.scale, self.gt_size)
+                elif gh < lq_hw[0] * self.scale or gw < lq_hw[1] * self.scale:  # val: GT is cut to lq * scale
+                    raise DalisrError(
+                        f"Scale mismatches for key '{key}' in {where}: GT ({gh}, {gw}) is smaller than {self.scale}x "
+                        f"LQ {tuple(lq_hw)}. Fix: regenerate the LQ image or correct scale")
+            if self.crop:
+                p = self.patch
+                top, left = window_anchor(fractions, qh, qw, p)
+                out["lq"] = [(top, left, p, p)] * len(shapes["lq"])
+                out["gt"] = [(top * self.scale, left * self.scale, self.gt_size, self.gt_size)]
+            else:
+                out["lq"] = [(0, 0, h, w) for h, w in shapes["lq"]]
+                out["gt"] = [(0, 0, qh * self.scale, qw * self.scale)]
+        else:
+            gh, gw = shapes["gt"][0]
+            if self.crop:
+                size = self.gt_size
+                if gh < size or gw < size:
+                    key = keys["gt"][0]
+                    raise DalisrError(f"GT ({gh}, {gw}) of key '{key}' in {self.stores['gt'].describe()} is smaller "
+                                      f"than the patch size ({size}, {size}) = gt_size. Please remove {key}")
+                top, left = window_anchor(fractions, gh, gw, size)
+                out["gt"] = [(top, left, size, size)]
+            else:
+                out["gt"] = [(0, 0, gh, gw)]
+        for role in self.dataset.roles:
+            out.setdefault(role, [])
+        return out
+
+    # -- raw: slice the memory map ----------------------------------------------------------------------------------
+    def _load_raw(self, keys: dict, fractions) -> list[np.ndarray]:
+        start = time.perf_counter()
+        txns = {}
+        try:
+            views: dict[str, list[np.ndarray]] = {}
+            for role in self.dataset.roles:
+                store = self.stores[role]
+                txn = txns.get(id(store))
+                if txn is None:
+                    txn = txns[id(store)] = store.env().begin(write=False, buffers=True)
+                views[role] = []
+                for key in keys[role]:
+                    buf = store.get_view(txn, key)
+                    if buf is None:
+                        raise DalisrError(f"key '{key}' not found in {store.describe()}. Fix: check that "
+                                          "meta_info.txt matches the data (re-create the LMDB) or the key spelling.")
+                    views[role].append(raw_pixels(buf, key, store.describe()))
+            read_s = time.perf_counter() - start
+            shapes = {role: [v.shape[:2] for v in vs] for role, vs in views.items()}
+            windows = self._windows(keys, shapes, fractions)
+            out = []
+            for role in self.dataset.roles:
+                where = self.stores[role].describe()
+                for key, view, (top, left, h, w) in zip(keys[role], views[role], windows[role]):
+                    out.append(raw_window(view, top, left, h, w, key, where))
+        finally:
+            for txn in txns.values():
+                txn.abort()
+        if self.stats is not None:
+            copied = sum(x.nbytes for x in out)
+            self.stats.add(read_s=read_s, decode_s=time.perf_counter() - start - read_s, encoded_bytes=copied,
+                           decoded_bytes=copied)
+        return out
+
+    # -- PNG: decode down to the window ------------------------------------------------------------------------------
+    def _load_png(self, keys: dict, fractions) -> list[np.ndarray]:
+        start = time.perf_counter()
+        values: dict[str, list[bytes]] = {}
+        for role in self.dataset.roles:
+            store = self.stores[role]
+            values[role] = []
+            for key in keys[role]:
+                data = store.get(key)
+                if not data:
+                    raise DalisrError(f"key '{key}' in {store.describe()} is empty (0 bytes). Fix: re-create it")
+                values[role].append(data)
+        read_s = time.perf_counter() - start
+        shapes = {}
+        for role, datas in values.items():
+            shapes[role] = []
+            for key, data in zip(keys[role], datas):
+                head = read_png_header(data)
+                if head is None:  # not PNG: decode whole to learn the size (rare: the sniff saw PNG)
+                    shapes[role].append(_decoded_shape(data, key, self.stores[role].describe()))
+                else:
+                    shapes[role].append((head.height, head.width))
+        windows = self._windows(keys, shapes, fractions)
+        out, decoded = [], 0
+        for role in self.dataset.roles:
+            where = self.stores[role].describe()
+            for key, data, (top, left, h, w) in zip(keys[role], values[role], windows[role]):
+                win, nbytes = png_window(data, top, left, h, w, key, where)
+                out.append(win)
+                decoded += nbytes
+        if self.stats is not None:
+            self.stats.add(read_s=read_s, decode_s=time.perf_counter() - start - read_s,
+                           encoded_bytes=sum(len(d) for ds in values.values() for d in ds), decoded_bytes=decoded)
+        return out
+
+
+def _decoded_shape(data: bytes, key: str, where: str) -> tuple[int, int]:
+    import cv2
+
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise _undecodable(key, where, data)
+    return img.shape[:2]
+
+
+def _first_value_is_png(source: SampleSource) -> bool:
+    """Whether the first sample's first GT value is a PNG (datasets are one format throughout)."""
+    try:
+        keys = source.dataset.keys_for(0, key_rng(source.plan.seed, 0, 0))
+        role = next(iter(source.dataset.roles))
+        data = source.stores[role].get(keys[role][0])
+    except Exception:  # a broken first sample fails later, where it is read, with its own message
+        return False
+    return read_png_header(data) is not None
+
+
+def patch_source(source: SampleSource, *, train: bool, crop: bool, png_window: bool = True) -> SampleSource:
+    """The source a pipeline should run: a :class:`PatchSource` where one applies, else ``source`` itself.
+
+    Raw LMDBs always (the graph cannot decode them); PNG values when
+    ``png_window`` is on and a training crop is cut (``crop``). A dataset whose
+    stores mix raw and PNG is refused.
+    """
+    codecs = {store_codec(store) for store in source.stores.values()}
+    if RAW in codecs:
+        if len(codecs) > 1:
+            where = ", ".join(s.describe() for s in source.stores.values())
+            raise DalisrError(f"the stores of one dataset mix raw and PNG values ({where}). Fix: convert them "
+                              "to one codec with `dalisr convert SRC DST --codec raw|png`")
+        return PatchSource(source, RAW, crop=train and crop)
+    if png_window and train and crop and _first_value_is_png(source):
+        return PatchSource(source, "png", crop=True)
+    return source
