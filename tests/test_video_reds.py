@@ -258,3 +258,16 @@ def test_lmdb_missing_frames_are_named_up_front(reds, tmp_path):
     meta.write_text(f"001 12 ({GT_H},{GT_W},3)\n")  # the LMDBs hold only 9 frames of clip 001
     with pytest.raises(DalisrError, match="001/00000009"):
         index(opt(reds, meta_info_file=str(meta)))
+
+
+def test_profile_covers_video_pipelines(reds, tmp_path):
+    """``dalisr profile`` runs a REDS config: one decode per frame, counted in its figures."""
+    import yaml
+
+    from dalisr.profiling import profile_loader
+
+    path = tmp_path / "reds.yml"
+    path.write_text(yaml.safe_dump(opt(reds)))
+    report = profile_loader(str(path), iters=2, warmup=1, device="cpu").to_dict()
+    assert report["batches"] == 2 and report["samples"] == 8 and report["samples_per_s"] > 0
+    assert report["stages"]["source_samples"] > 0
