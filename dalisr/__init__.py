@@ -1,15 +1,29 @@
 """dalisr: a DALI input pipeline for image and video super-resolution training."""
 
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from .errors import DalisrError
+
+if TYPE_CHECKING:
+    from .loader import DaliLoader
 
 __version__ = "0.1.0"
 
 
-def build_dataloader(*args, **kwargs):
-    """See :func:`dalisr.build.build_dataloader` (imported lazily: DALI and torch load on first use)."""
+def build_dataloader(opt: Mapping | str | os.PathLike, device: str = "auto", shard_id: int | None = None,
+                     num_shards: int | None = None, seed: int | None = None, *,
+                     section: str | None = None) -> DaliLoader:
+    """A DALI loader for BasicSR dataset options (a dict, a dataset YAML, or a whole options file).
+
+    See :func:`dalisr.build.build_dataloader`; DALI and torch are imported on first use.
+    """
     from .build import build_dataloader as build
 
-    return build(*args, **kwargs)
+    return build(opt, device=device, shard_id=shard_id, num_shards=num_shards, seed=seed, section=section)
 
 
 __all__ = ["DalisrError", "__version__", "build_dataloader"]
