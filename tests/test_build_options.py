@@ -1,0 +1,45 @@
+"""How build_dataloader maps BasicSR loader options and the environment onto DALI's settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from dalisr import DalisrError
+from dalisr.build import resolve_device, resolve_shard, runtime_options
+from dalisr.config import load_dataset_options
+
+
+def _cfg(**extra):
+    opt = {"type": "PairedImageDataset", "dataroot_gt": "a", "dataroot_lq": "b", "io_backend": {"type": "disk"},
+           "gt_size": 64, "scale": 4}
+    opt.update(extra)
+    return load_dataset_options(opt)
+
+
+def test_prefetch_mode_cpu_sets_dali_queue_depth_and_workers():
+    rt = runtime_options(_cfg(prefetch_mode="cpu", num_prefetch_queue=5, num_worker_per_gpu=3), "cpu", 8)
+    assert rt.prefetch_queue_depth == 5 and rt.py_num_workers == 3 and rt.batch_size == 8
+    assert rt.py_start_method == "fork" and rt.device_id is None
+    assert runtime_options(_cfg(prefetch_mode="cuda", pin_memory=True), "cpu", 8).prefetch_queue_depth == 2
+
+
+def test_shards_come_from_rank_and_world_size(monkeypatch):
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    assert resolve_shard(None, None) == (3, 4)
+    assert resolve_shard(1, 2) == (1, 2)
+    monkeypatch.delenv("RANK")
+    monkeypatch.delenv("WORLD_SIZE")
+    assert resolve_shard(None, None) == (0, 1)
+
+
+def test_device_choice():
+    import torch
+
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("gpu" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(DalisrError, match="tpu"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(DalisrError, match="no CUDA device"):
+            resolve_device("gpu")
