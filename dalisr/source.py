@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from .datasets.base import DatasetIndex
+from .datasets.base import DatasetIndex, check_pair_shapes
 from .errors import DalisrError
 from .formats.png import png_intact, read_png_header
 from .lifecycle import exit_with_parent
@@ -26,29 +26,11 @@ def key_rng(seed: int, epoch: int, position: int) -> np.random.Generator:
 
 
 def check_sizes(gt: bytes, lq: bytes, key: str, where: str, scale: int, gt_size: int | None) -> None:
-    """BasicSR's paired_random_crop checks, done on PNG headers before anything is decoded."""
+    """BasicSR's paired_random_crop checks (:func:`check_pair_shapes`), on PNG headers before any decode."""
     g, q = read_png_header(gt), read_png_header(lq)
     if g is None or q is None:
         return  # not PNG: the decoder will tell
     check_pair_shapes((g.height, g.width), (q.height, q.width), key, where, scale, gt_size)
-
-
-def check_pair_shapes(gt_hw: tuple[int, int], lq_hw: tuple[int, int], key: str, where: str, scale: int,
-                      gt_size: int | None) -> None:
-    """The checks of :func:`check_sizes` on known (h, w) shapes."""
-    (gh, gw), (qh, qw) = gt_hw, lq_hw
-    if (gh, gw) != (qh * scale, qw * scale):
-        raise DalisrError(
-            f"Scale mismatches for key '{key}' in {where}: GT ({gh}, {gw}) is not {scale}x "
-            f"multiplication of LQ ({qh}, {qw}). Fix: regenerate the LQ image or correct scale"
-        )
-    if gt_size is not None:
-        patch = gt_size // scale
-        if qh < patch or qw < patch:
-            raise DalisrError(
-                f"LQ ({qh}, {qw}) of key '{key}' in {where} is smaller than the patch size "
-                f"({patch}, {patch}) = gt_size {gt_size} / scale {scale}. Please remove {key}"
-            )
 
 
 def intact(data: bytes) -> bool:

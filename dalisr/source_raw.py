@@ -29,11 +29,12 @@ import warnings
 
 import numpy as np
 
+from .datasets.base import check_pair_shapes
 from .errors import DalisrError
 from .formats.meta_info import RAW, entries_codec
 from .formats.png import png_intact, read_png_header
 from .formats.raw import as_color, is_raw, raw_pixels
-from .source import SampleSource, check_pair_shapes, key_rng
+from .source import SampleSource, key_rng
 
 log = logging.getLogger(__name__)
 

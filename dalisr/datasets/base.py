@@ -67,6 +67,28 @@ def check_same_keys(gt: Iterable[str], lq: Iterable[str], gt_where: str, lq_wher
     )
 
 
+def check_pair_shapes(gt_hw: tuple[int, int], lq_hw: tuple[int, int], key: str, where: str, scale: int,
+                      gt_size: int | None) -> None:
+    """BasicSR's paired_random_crop checks: GT exactly ``scale`` x LQ, LQ at least the patch.
+
+    Shared by the index (meta info shapes, before any pipeline starts) and the
+    sources (PNG headers or decoded shapes, per sample).
+    """
+    (gh, gw), (qh, qw) = gt_hw, lq_hw
+    if (gh, gw) != (qh * scale, qw * scale):
+        raise DalisrError(
+            f"Scale mismatches for key '{key}' in {where}: GT ({gh}, {gw}) is not {scale}x "
+            f"multiplication of LQ ({qh}, {qw}). Fix: regenerate the LQ image or correct scale"
+        )
+    if gt_size is not None:
+        patch = gt_size // scale
+        if qh < patch or qw < patch:
+            raise DalisrError(
+                f"LQ ({qh}, {qw}) of key '{key}' in {where} is smaller than the patch size "
+                f"({patch}, {patch}) = gt_size {gt_size} / scale {scale}. Please remove {key}"
+            )
+
+
 def require_samples(samples: Sequence[Sample], where: str) -> None:
     if not samples:
         raise DalisrError(f"no samples found in {where}. Fix: check dataroot_* and meta_info_file")

@@ -8,7 +8,7 @@ from ..config import DatasetConfig
 from ..errors import DalisrError
 from ..formats.meta_info import read_meta_info
 from ..storage import LmdbStore, Store, open_store
-from .base import DatasetIndex, Sample, check_same_keys, require_samples
+from .base import DatasetIndex, Sample, check_pair_shapes, check_same_keys, require_samples
 
 
 def open_paired_stores(cfg: DatasetConfig) -> dict[str, Store]:
@@ -91,16 +91,7 @@ def check_shapes(samples: list[Sample], scale: int, gt_size: int | None, where: 
         if not s.shapes or s.shapes["gt"][0] is None or s.shapes["lq"][0] is None:
             continue
         (hg, wg, *_), (hl, wl, *_) = s.shapes["gt"][0], s.shapes["lq"][0]
-        if (hg, wg) != (hl * scale, wl * scale):
-            raise DalisrError(
-                f"Scale mismatches for key '{s.keys['gt'][0]}' in {where}: GT ({hg}, {wg}) is not {scale}x "
-                f"multiplication of LQ ({hl}, {wl}). Fix: regenerate the LQ image or correct scale"
-            )
-        if gt_size is not None and (hl < gt_size // scale or wl < gt_size // scale):
-            raise DalisrError(
-                f"LQ ({hl}, {wl}) of key '{s.keys['lq'][0]}' in {where} is smaller than the patch size "
-                f"({gt_size // scale}, {gt_size // scale}). Please remove {s.keys['lq'][0]}"
-            )
+        check_pair_shapes((hg, wg), (hl, wl), s.keys["lq"][0], where, scale, gt_size)
 
 
 def build_paired(cfg: DatasetConfig) -> tuple[PairedDataset, dict[str, Store]]:
