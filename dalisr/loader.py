@@ -51,6 +51,7 @@ class DaliLoader:
         self._pipe = None
         self._iter = None
         self._pipe_at: tuple[int, int] | None = None  # (epoch, batch) the running pipeline delivers next
+        self._indices: tuple[int, np.ndarray] | None = None
 
     # -- public API -----------------------------------------------------------
     def __len__(self) -> int:
@@ -135,6 +136,13 @@ class DaliLoader:
             pass
 
     # -- internals --------------------------------------------------------------
+    def _epoch_indices(self) -> np.ndarray:
+        """This shard's order for the current epoch, computed once per epoch (a permutation of the
+        whole enlarged epoch is too dear to redo for every batch)."""
+        if self._indices is None or self._indices[0] != self.epoch:
+            self._indices = (self.epoch, self.plan.shard_indices(self.epoch))
+        return self._indices[1]
+
     def _ensure_pipeline(self) -> None:
         if self._iter is not None and self._pipe_at == (self.epoch, self.batch):
             return
@@ -179,7 +187,7 @@ class DaliLoader:
         batch: dict[str, Any] = dict(out)
         first = self.batch * self.plan.batch_size
         draws = [key_rng(self.plan.seed, self.epoch, self.plan.position(self.batch, i)) for i in range(len(idx))]
-        expected = self.plan.shard_indices(self.epoch)[first:first + len(idx)]
+        expected = self._epoch_indices()[first:first + len(idx)]
         if self.on_error == "raise" and not np.array_equal(expected, idx):  # pragma: no cover - an invariant
             raise DalisrError(f"internal: batch {self.batch} of epoch {self.epoch} came out of order")
         batch.update(self.dataset.batch_fields(idx, draws))
@@ -205,7 +213,7 @@ class DaliLoader:
         import cv2
 
         first = batch * self.plan.batch_size
-        indices = self.plan.shard_indices(self.epoch)[first:first + self.plan.batch_size]
+        indices = self._epoch_indices()[first:first + self.plan.batch_size]
         found = []
         for position, index in enumerate(indices):
             keys = self.dataset.keys_for(int(index), key_rng(self.plan.seed, self.epoch,
