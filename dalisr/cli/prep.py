@@ -12,6 +12,7 @@ import click
 
 from ..errors import DalisrError
 from ..formats.lmdb_writer import DEFAULT_BATCH
+from ..formats.meta_info import read_sequence_list
 from ..prep import extract, faces, imresize, lmdb_make, meta, reds, verify
 from ..prep import memcached_load as mc
 from ..prep.files import list_images
@@ -165,7 +166,7 @@ def meta_info_cmd(source, output, layout, train_list, overwrite):
         output = os.path.join(source, "meta_info.txt")
     if train_list and layout != "vimeo90k":
         raise DalisrError("--train-list is for --layout vimeo90k")
-    sequences = lmdb_make.read_train_list(train_list) if train_list else None
+    sequences = read_sequence_list(train_list, "--train-list") if train_list else None
     if os.path.exists(output) and not overwrite:
         raise DalisrError(f"{output} already exists. Fix: remove it or pass --overwrite")
     total = meta.count_images(source, layout)

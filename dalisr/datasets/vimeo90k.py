@@ -13,6 +13,7 @@ import numpy as np
 
 from ..config import DatasetConfig
 from ..errors import DalisrError
+from ..formats.meta_info import read_sequence_list
 from ..storage import Store, open_store
 from .base import DatasetIndex, Sample, require_samples
 from .reds import key_suffix, require_lmdb_keys
@@ -24,20 +25,6 @@ GT_FRAME = 4
 def neighbor_list(num_frame: int) -> tuple[int, ...]:
     """BasicSR's ``[i + (9 - k) // 2 for i in range(k)]``: 7 -> 1..7, 5 -> 2..6, 3 -> 3..5, 1 -> 4."""
     return tuple(i + (9 - num_frame) // 2 for i in range(num_frame))
-
-
-def read_sequence_list(path: str) -> list[str]:
-    """``clip/seq`` = the first token of every non-blank line (sep_trainlist.txt or BasicSR's meta info)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            keys = [line.split()[0] for line in f if line.strip()]
-    except FileNotFoundError:
-        raise DalisrError(f"meta_info_file {path} does not exist. Fix: point it at Vimeo90K's sep_trainlist.txt "
-                          "or a meta info file with 'clip/seq' first on each line") from None
-    for lineno, key in enumerate(keys, 1):
-        if key.count("/") != 1:
-            raise DalisrError(f"{path}: entry {lineno} '{key}' is not 'clip/seq' (e.g. 00001/0001)")
-    return keys
 
 
 class Vimeo90KDataset(DatasetIndex):

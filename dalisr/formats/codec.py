@@ -20,11 +20,12 @@ def encode_png(img: np.ndarray, level: int = DEFAULT_PNG_LEVEL) -> bytes:
     return buf.tobytes()
 
 
-def decode_image(buf: bytes, key: str = "?", where: str = "?") -> np.ndarray:
-    """``cv2.imdecode(buf, IMREAD_COLOR)``: 3-channel BGR uint8, as BasicSR's imfrombytes."""
-    img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
+def decode_image(buf: bytes, key: str = "?", where: str = "?", flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    """``cv2.imdecode(buf, flags)``: by default 3-channel BGR uint8, as BasicSR's imfrombytes."""
+    img = cv2.imdecode(np.frombuffer(buf, np.uint8), flags)
     if img is None:
-        raise DalisrError(f"key '{key}' in {where} does not decode as an image ({len(buf)} bytes)")
+        raise DalisrError(f"key '{key}' in {where} does not decode as an image ({len(buf)} bytes). "
+                          "Fix: re-create it from the source image")
     return img
 
 

@@ -109,3 +109,24 @@ def entries_codec(entries: Iterable[MetaEntry], where: str = "meta_info.txt") ->
         raise DalisrError(f"{where} mixes raw and PNG entries. Fix: re-create the LMDB with one codec "
                           "(`dalisr convert SRC DST --codec raw|png`)")
     return codecs.pop() if codecs else "png"
+
+
+def read_sequence_list(path: str | os.PathLike, option: str = "meta_info_file") -> list[str]:
+    """Vimeo90K's ``clip/seq`` list: the first token of every non-blank line.
+
+    Reads ``sep_trainlist.txt`` and BasicSR's Vimeo90K meta info alike.
+    ``option`` names the setting that pointed here, for the error messages.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            seqs = [line.split()[0] for line in f if line.strip()]
+    except FileNotFoundError:
+        raise DalisrError(f"{option} {path} does not exist. Fix: point it at Vimeo90K's sep_trainlist.txt "
+                          "or a meta info file with 'clip/seq' first on each line") from None
+    for i, seq in enumerate(seqs, 1):
+        if seq.count("/") != 1:
+            raise DalisrError(f"{path}: entry {i} '{seq}' is not 'clip/seq' (e.g. 00001/0001)")
+    if not seqs:
+        raise DalisrError(f"{option} {path} lists no sequence")
+    return seqs

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ..errors import DalisrError
-from ..formats.codec import DEFAULT_PNG_LEVEL, encode_png, image_shape
+from ..formats.codec import DEFAULT_PNG_LEVEL, decode_image, encode_png, image_shape
 from ..formats.lmdb_writer import DEFAULT_BATCH, LmdbWriter
 from ..formats.meta_info import CODECS, RAW, entries_codec
 from ..formats.raw import decode_raw, encode_raw, read_raw_header
@@ -42,11 +42,7 @@ class ConvertResult:
 def _decode(key: str, value: bytes, codec: str, where: str) -> np.ndarray:
     if codec == RAW:
         return decode_raw(value, key, where)
-    img = cv2.imdecode(np.frombuffer(value, np.uint8), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise DalisrError(f"key '{key}' in {where} does not decode as an image ({len(value)} bytes). "
-                          "Fix: re-create it from the source image")
-    return img
+    return decode_image(value, key, where, cv2.IMREAD_UNCHANGED)
 
 
 def convert_value(job: tuple[str, bytes, str, str, int | None, str]) -> tuple[bytes, tuple[int, int, int], object]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ..errors import DalisrError
 from ..formats.codec import encode_png, image_shape
 from ..formats.lmdb_writer import DEFAULT_BATCH, LmdbWriter
-from ..formats.meta_info import CODECS, RAW
+from ..formats.meta_info import CODECS, RAW, read_sequence_list
 from ..formats.raw import encode_raw
 from .files import list_images, read_image, require_folder
 from .pool import ordered_map
@@ -43,22 +43,6 @@ class LmdbItem:
     path: str
     key: str
     group: str | None = None
-
-
-def read_train_list(path: str) -> list[str]:
-    """``clip/seq`` per line of Vimeo90K's ``sep_trainlist.txt`` (blank lines skipped)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = [line.strip() for line in f]
-    except FileNotFoundError:
-        raise DalisrError(f"--train-list {path} does not exist. Fix: pass Vimeo90K's sep_trainlist.txt") from None
-    seqs = [line for line in lines if line]
-    for i, seq in enumerate(seqs):
-        if seq.count("/") != 1:
-            raise DalisrError(f"{path}: line '{seq}' (entry {i + 1}) is not 'clip/sequence' as in sep_trainlist.txt")
-    if not seqs:
-        raise DalisrError(f"--train-list {path} lists no sequence")
-    return seqs
 
 
 def plan_lmdb(input_folder: str, dataset: str, *, train_list: str | None = None, mode: str = "gt") -> list[LmdbItem]:
@@ -84,7 +68,8 @@ def plan_lmdb(input_folder: str, dataset: str, *, train_list: str | None = None,
         raise DalisrError("--dataset vimeo90k needs --train-list (Vimeo90K's sep_trainlist.txt)")
     require_folder(input_folder)
     frames = [4] if mode == "gt" else list(range(1, VIMEO_FRAMES + 1))
-    items = [LmdbItem(f"{seq}/im{j}.png", f"{seq}/im{j}", seq) for seq in read_train_list(train_list) for j in frames]
+    seqs = read_sequence_list(train_list, "--train-list")
+    items = [LmdbItem(f"{seq}/im{j}.png", f"{seq}/im{j}", seq) for seq in seqs for j in frames]
     missing = [it.path for it in items if not os.path.isfile(os.path.join(input_folder, it.path))]
     if missing:
         raise DalisrError(f"{len(missing)} of {len(items)} frames listed by {train_list} are not in {input_folder}, "
