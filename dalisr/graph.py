@@ -72,26 +72,15 @@ def crop_anchor(encoded_lq, fractions, patch: int):
     return fn.cast(fn.stack(top, left), dtype=types.INT32)
 
 
-def _slice(img, anchor, size: int):
-    from nvidia.dali import fn, types
-
-    return fn.slice(img, anchor, fn.constant(idata=[size, size], dtype=types.INT32), axes=[0, 1],
-                    out_of_bounds_policy="error")
-
-
-def paired_crop(gt, lqs: Sequence, anchor, gt_size: int, scale: int):
-    """BasicSR's paired_random_crop: the LQ patch at ``anchor``, GT at ``anchor * scale``.
+def paired_crop(encoded_gt, encoded_lqs: Sequence, fractions, gt_size: int, scale: int, device: str):
+    """BasicSR's paired_random_crop, decoding only the windows: LQ at the anchor, GT at ``anchor * scale``.
 
     Every LQ frame gets the same window, so each is the aligned downscale of the GT patch.
     """
     patch = gt_size // scale
-    gt_patch = _slice(gt, anchor * scale, gt_size) if gt is not None else None
-    return gt_patch, [_slice(lq, anchor, patch) for lq in lqs]
-
-
-def single_crop(img, anchor, size: int):
-    """A random ``size`` square of one image (GT-only datasets)."""
-    return _slice(img, anchor, size)
+    anchor = crop_anchor(encoded_lqs[0], fractions, patch)
+    gt = decode_window(encoded_gt, anchor * scale, gt_size, device)
+    return gt, [decode_window(e, anchor, patch, device) for e in encoded_lqs]
 
 
 def val_crop_gt(gt, encoded_lq, scale: int):

@@ -12,6 +12,7 @@ from .graph import (
     crop_anchor,
     decode,
     decode_window,
+    paired_crop,
     to_tensor,
     val_crop_gt,
 )
@@ -103,10 +104,8 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
                 if pixels:
                     gt, lqs = decoded["gt"][0], decoded["lq"]
                 else:
-                    p = spec.gt_size // spec.scale
-                    anchor = crop_anchor(frames["lq"][0], fractions, p)
-                    gt = decode_window(frames["gt"][0], anchor * spec.scale, spec.gt_size, spec.device)
-                    lqs = [decode_window(e, anchor, p, spec.device) for e in frames["lq"]]
+                    gt, lqs = paired_crop(frames["gt"][0], frames["lq"], fractions, spec.gt_size, spec.scale,
+                                          spec.device)
                 gt, *lqs = augment([gt, *lqs], flips, spec.use_hflip, spec.use_rot)
             else:
                 gt, lqs = decoded["gt"][0], decoded["lq"]
