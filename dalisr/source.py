@@ -10,7 +10,8 @@ import numpy as np
 
 from .datasets.base import DatasetIndex, check_pair_shapes
 from .errors import DalisrError
-from .formats.png import png_intact, read_png_header
+from .formats.codec import header_shape
+from .formats.png import png_intact
 from .lifecycle import exit_with_parent
 from .sampling import EpochPlan, sample_draws
 from .storage import Store
@@ -26,11 +27,11 @@ def key_rng(seed: int, epoch: int, position: int) -> np.random.Generator:
 
 
 def check_sizes(gt: bytes, lq: bytes, key: str, where: str, scale: int, gt_size: int | None) -> None:
-    """BasicSR's paired_random_crop checks (:func:`check_pair_shapes`), on PNG headers before any decode."""
-    g, q = read_png_header(gt), read_png_header(lq)
+    """BasicSR's paired_random_crop checks (:func:`check_pair_shapes`) on PNG or JPEG 2000 headers, before decoding."""
+    g, q = header_shape(gt), header_shape(lq)
     if g is None or q is None:
-        return  # not PNG: the decoder will tell
-    check_pair_shapes((g.height, g.width), (q.height, q.width), key, where, scale, gt_size)
+        return  # neither PNG nor JPEG 2000: the decoder will tell
+    check_pair_shapes(g[:2], q[:2], key, where, scale, gt_size)
 
 
 def intact(data: bytes) -> bool:
@@ -126,9 +127,9 @@ class SampleSource:
             for j, lq in enumerate(out[1:1 + self.dataset.roles["lq"]]):
                 check_sizes(gt, lq, keys["lq"][j], self.stores["lq"].describe(), self.scale, self.gt_size)
         if self.stats is not None:
-            headers = [read_png_header(x) for x in out]
+            shapes = [header_shape(x) for x in out]
             self.stats.add(read_s=read_s, encoded_bytes=sum(len(x) for x in out),
-                           decoded_bytes=sum(h.height * h.width * 3 for h in headers if h is not None))
+                           decoded_bytes=sum(s[0] * s[1] * 3 for s in shapes if s is not None))
         return out, keys
 
     def read(self, epoch: int, batch: int, idx_in_batch: int, position: int) -> tuple:

@@ -56,7 +56,7 @@ def window_anchor(fractions: np.ndarray, height: int, width: int, patch: int) ->
 
 
 def store_codec(store) -> str:
-    """``raw`` for an LMDB store whose meta info says so, else ``png`` (encoded image bytes)."""
+    """``raw`` or ``jp2`` for an LMDB store whose meta info says so, else ``png`` (encoded image bytes)."""
     meta = getattr(store, "meta", None)
     if meta is None or getattr(store, "kind", "") != "lmdb":
         return "png"
@@ -310,14 +310,15 @@ def patch_source(source: SampleSource, *, train: bool, crop: bool, png_window: b
 
     Raw LMDBs always (the graph cannot decode them); PNG values when
     ``png_window`` is on and a training crop is cut (``crop``). A dataset whose
-    stores mix raw and PNG is refused.
+    stores mix raw with encoded values is refused. JPEG 2000 values stay
+    with DALI, which decodes them on the GPU under ``mixed``.
     """
     codecs = {store_codec(store) for store in source.stores.values()}
     if RAW in codecs:
         if len(codecs) > 1:
             where = ", ".join(s.describe() for s in source.stores.values())
-            raise DalisrError(f"the stores of one dataset mix raw and PNG values ({where}). Fix: convert them "
-                              "to one codec with `dalisr convert SRC DST --codec raw|png`")
+            raise DalisrError(f"the stores of one dataset mix raw and encoded values ({where}). Fix: convert "
+                              "them to one codec with `dalisr convert SRC DST --codec raw|png|jp2`")
         return PatchSource(source, RAW, crop=train and crop)
     if png_window and train and crop and _first_value_is_png(source):
         return PatchSource(source, "png", crop=True)

@@ -82,10 +82,17 @@ def test_meta_info_records_the_codec_and_stays_basicsr_parseable(raw_set, sample
     assert entries_codec(read_meta_info(f"{sample_set.gt_lmdb}/meta_info.txt")) == "png"
     assert parse_line("a.png (4,5,3) 1") == MetaEntry("a.png", (4, 5, 3), 1)
     assert parse_line("a.png (4,5,3) raw").line() == "a.png (4,5,3) raw"
-    with pytest.raises(DalisrError, match="mixes raw and PNG"):
+    with pytest.raises(DalisrError, match="mixes png and raw"):
         entries_codec([MetaEntry("a.png", None, 1), MetaEntry("b.png", None, "raw")])
-    with pytest.raises(DalisrError, match="neither an integer nor 'raw'"):
+    with pytest.raises(DalisrError, match="neither an integer nor 'raw' or 'jp2'"):
         parse_line("a.png (4,5,3) fast")
+
+
+def test_meta_info_command_keeps_the_raw_codec(raw_set, tmp_path):
+    meta = tmp_path / "meta.txt"
+    result = CliRunner().invoke(main, ["meta-info", raw_set[0], "-o", str(meta)])
+    assert result.exit_code == 0, result.output
+    assert meta.read_text() == open(f"{raw_set[0]}/meta_info.txt").read()
 
 
 def test_convert_round_trips(raw_set, sample_set, tmp_path):
@@ -176,7 +183,7 @@ def test_raw_errors_name_the_key(raw_set, sample_set, tmp_path):
     env.close()
     with pytest.raises(DalisrError, match=r"key '0001_s003' in lmdb store .*truncated or corrupt"):
         _batches(_opt(raw_set[0], broken, use_shuffle=False))
-    with pytest.raises(DalisrError, match="mix raw and PNG"):
+    with pytest.raises(DalisrError, match="mix raw and encoded"):
         _batches(_opt(raw_set[0], sample_set.lq_lmdb(4)))
     # a bad sample is replaced under on_error: skip, as on the PNG path
     batches, _ = _batches(_opt(raw_set[0], broken, on_error="skip", use_shuffle=False))

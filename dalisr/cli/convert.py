@@ -1,4 +1,4 @@
-"""``dalisr convert``: a BasicSR LMDB from PNG values to the zero-decode raw codec, and back."""
+"""``dalisr convert``: a BasicSR LMDB between PNG, the zero-decode raw codec and lossless JPEG 2000."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from .common import progress, user_errors
 @click.command("convert")
 @click.argument("src", metavar="SRC.lmdb", type=click.Path(exists=True, file_okay=False))
 @click.argument("dst", metavar="DST.lmdb", type=click.Path())
-@click.option("--codec", type=click.Choice(["raw", "png"]), default="raw", show_default=True,
-              help="raw: decoded pixels behind a header, cropped without decoding; png: BasicSR's PNG values.")
+@click.option("--codec", type=click.Choice(["raw", "png", "jp2"]), default="raw", show_default=True,
+              help="raw: decoded pixels behind a header, cropped without decoding; png: BasicSR's PNG values; "
+                   "jp2: lossless JPEG 2000, which dalisr's GPU path decodes on the GPU.")
 @click.option("--level", type=click.IntRange(0, 9), default=None,
               help="PNG compression level of re-encoded values (default 1; PNG -> PNG without it copies values).")
 @click.option("--workers", "-j", type=click.IntRange(min=0), default=1, show_default=True,
@@ -30,8 +31,14 @@ def convert(src: str, dst: str, codec: str, level: int | None, workers: int, ove
     BasicSR's 'name.png (h,w,c)' and says 'raw' where the PNG level was. Raw
     values take h*w*c bytes each (several times PNG): keep data.mdb within RAM.
 
+    jp2 values are lossless JPEG 2000 (same pixels; meta info level 'jp2'):
+    PNG is decoded on the CPU even on a GPU machine, JPEG 2000 by the GPU
+    (nvJPEG2000), which frees the CPU cores there. On a CPU they decode several
+    times slower than PNG. BasicSR's cv2.imdecode reads them as well.
+
     \b
     dalisr convert DIV2K_train_HR_sub.lmdb DIV2K_train_HR_sub_raw.lmdb --codec raw
+    dalisr convert DIV2K_train_HR_sub.lmdb DIV2K_train_HR_sub_jp2.lmdb --codec jp2
     """
     from ..prep.convert import convert_lmdb
     from ..prep.pool import check_workers

@@ -111,9 +111,10 @@ def _extract(src, dst, crop, step, thresh, level, workers, overwrite) -> None:
 @click.option("--mode", type=click.Choice(["gt", "lq"]), default="gt", show_default=True,
               help="Vimeo90K only: gt keeps the middle frame im4 of each sequence, lq all seven frames.")
 @_level_option("--compress-level", 1, "the stored values (BasicSR's default is 1)")
-@click.option("--codec", type=click.Choice(["png", "raw"]), default="png", show_default=True,
+@click.option("--codec", type=click.Choice(["png", "raw", "jp2"]), default="png", show_default=True,
               help="png: BasicSR's values; raw: decoded pixels that dalisr crops without decoding (several times "
-                   "larger; BasicSR cannot read them). `dalisr convert` converts either way.")
+                   "larger; BasicSR cannot read them); jp2: lossless JPEG 2000, decoded by the GPU under dalisr's "
+                   "GPU path (BasicSR reads it too; slow to decode on a CPU). `dalisr convert` converts between them.")
 @_workers_option()
 @click.option("--batch", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
               help="Commit to the LMDB every this many images.")
@@ -133,7 +134,7 @@ def create_lmdb_cmd(input_folder, output, dataset, train_list, mode, compress_le
     with progress(len(items), os.path.basename(output.rstrip("/"))) as bar:
         count = lmdb_make.create_lmdb(input_folder, output, items, compress_level=compress_level, workers=workers,
                                       batch=batch, overwrite=overwrite, progress=bar.update, codec=codec)
-    stored = "raw pixels" if codec == "raw" else f"PNG level {compress_level}"
+    stored = {"raw": "raw pixels", "jp2": "lossless JPEG 2000"}.get(codec, f"PNG level {compress_level}")
     click.echo(f"{count} images written to {output} (keys like '{items[0].key}', {stored})")
 
 
@@ -154,8 +155,10 @@ def create_lmdb_cmd(input_folder, output, dataset, train_list, mode, compress_le
 def meta_info_cmd(source, output, layout, train_list, overwrite):
     """Write BasicSR's meta info for the images of a folder or an LMDB.
 
-    Sizes come from the PNG headers (33 bytes per image), not by decoding;
-    other formats are decoded once. Frames of one clip must share one size.
+    Sizes come from the PNG or JPEG 2000 headers, not by decoding; other
+    formats are decoded once. Frames of one clip must share one size. Lines
+    for LMDB values in dalisr's raw or jp2 codec end with that codec, so
+    rewriting an LMDB's own meta_info.txt keeps it.
     """
     if output is None:
         if not meta.is_lmdb(source):

@@ -34,3 +34,12 @@ def image_shape(img: np.ndarray) -> tuple[int, int, int]:
     if img.ndim == 2:
         return (img.shape[0], img.shape[1], 1)
     return (img.shape[0], img.shape[1], img.shape[2])
+
+
+def header_shape(buf: bytes | memoryview) -> tuple[int, int, int] | None:
+    """(h, w, c) from a PNG or JPEG 2000 header without decoding, or None for other bytes."""
+    from .jp2 import read_jp2_shape
+    from .png import read_png_header
+
+    png = read_png_header(buf)
+    return png.shape if png is not None else read_jp2_shape(buf)

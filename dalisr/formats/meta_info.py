@@ -1,8 +1,9 @@
 """BasicSR's ``meta_info.txt``: one line per image, ``name.png (h,w,c) level``.
 
-The third field is BasicSR's PNG compression level, or the word ``raw`` for
-values stored with dalisr's zero-decode raw codec (:mod:`dalisr.formats.raw`):
-``0001_s001.png (480,480,3) raw``. BasicSR's readers take only the first token
+The third field is BasicSR's PNG compression level, or the name of another
+codec dalisr writes: ``raw`` for its zero-decode raw codec
+(:mod:`dalisr.formats.raw`), e.g. ``0001_s001.png (480,480,3) raw``, or ``jp2``
+for lossless JPEG 2000 (:mod:`dalisr.formats.jp2`). BasicSR's readers take only the first token
 (the key), so such files stay parseable by them; dalisr reads the codec from
 here and never guesses it from the bytes.
 """
@@ -18,14 +19,16 @@ from ..errors import DalisrError
 
 #: the level field of a raw-codec value
 RAW = "raw"
-CODECS = ("png", RAW)
+#: the level field of a lossless JPEG 2000 value
+JP2 = "jp2"
+CODECS = ("png", RAW, JP2)
 
 _SHAPE = re.compile(r"^\((\d+),(\d+)(?:,(\d+))?\)$")
 
 
 @dataclass(frozen=True)
 class MetaEntry:
-    """One image of a meta info file: its file name, shape (h, w, c) and PNG level (or ``raw``)."""
+    """One image of a meta info file: its file name, shape (h, w, c) and PNG level (or ``raw``, ``jp2``)."""
 
     name: str
     shape: tuple[int, ...] | None = None
@@ -33,8 +36,8 @@ class MetaEntry:
 
     @property
     def codec(self) -> str:
-        """``raw`` for raw-codec values, else ``png`` (encoded image bytes, as BasicSR writes them)."""
-        return RAW if self.level == RAW else "png"
+        """``raw`` or ``jp2`` where the level field says so, else ``png`` (encoded bytes, as BasicSR writes them)."""
+        return self.level if self.level in (RAW, JP2) else "png"
 
     @property
     def key(self) -> str:
@@ -69,14 +72,14 @@ def parse_line(line: str, path: str = "meta_info", lineno: int = 0) -> MetaEntry
             )
         shape = tuple(int(g) for g in m.groups() if g is not None)
     if len(tokens) >= 3:
-        if tokens[2] == RAW:
-            level = RAW
+        if tokens[2] in (RAW, JP2):
+            level = tokens[2]
         else:
             try:
                 level = int(tokens[2])
             except ValueError:
                 raise DalisrError(f"{path}:{lineno}: compression level '{tokens[2]}' is neither an integer nor "
-                                  f"'{RAW}'") from None
+                                  f"'{RAW}' or '{JP2}'") from None
     return MetaEntry(tokens[0], shape, level)
 
 
@@ -99,15 +102,15 @@ def write_meta_info(path: str | os.PathLike, entries: Iterable[MetaEntry]) -> No
 
 
 def entries_codec(entries: Iterable[MetaEntry], where: str = "meta_info.txt") -> str:
-    """The one codec of a store's entries: ``raw`` if every entry says so, else ``png``.
+    """The one codec of a store's entries (``png``, ``raw`` or ``jp2``).
 
-    A store that mixes both is refused (DalisrError), since a loader picks its
-    path per store.
+    A store that mixes codecs is refused (DalisrError), since a loader picks
+    its path per store.
     """
     codecs = {entry.codec for entry in entries}
     if len(codecs) > 1:
-        raise DalisrError(f"{where} mixes raw and PNG entries. Fix: re-create the LMDB with one codec "
-                          "(`dalisr convert SRC DST --codec raw|png`)")
+        raise DalisrError(f"{where} mixes {' and '.join(sorted(codecs))} entries. Fix: re-create the LMDB with one "
+                          "codec (`dalisr convert SRC DST --codec png|raw|jp2`)")
     return codecs.pop() if codecs else "png"
 
 

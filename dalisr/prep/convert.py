@@ -1,11 +1,13 @@
-"""Convert a BasicSR LMDB between PNG values and dalisr's zero-decode raw codec.
+"""Convert a BasicSR LMDB between PNG values, dalisr's zero-decode raw codec and lossless JPEG 2000.
 
 ``raw`` values are the decoded pixels (``cv2.IMREAD_UNCHANGED``) behind a small
 header (:mod:`dalisr.formats.raw`): a loader crops them straight from the
 memory map, without decoding, at the price of 3 to 10 times the disk and page
-cache of PNG. The keys, their order and ``meta_info.txt``'s names and shapes
-are kept; the level field becomes ``raw`` (or the PNG level, going back).
-Raw -> PNG -> raw gives the same values, PNG -> raw -> PNG the same pixels.
+cache of PNG. ``jp2`` values (:mod:`dalisr.formats.jp2`) are lossless JPEG 2000,
+which DALI decodes on the GPU. The keys, their order and ``meta_info.txt``'s
+names and shapes are kept; the level field becomes ``raw`` or ``jp2`` (or the
+PNG level, going back). Every conversion keeps the pixels; raw -> PNG -> raw
+gives the same values.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import numpy as np
 
 from ..errors import DalisrError
 from ..formats.codec import DEFAULT_PNG_LEVEL, decode_image, encode_png, image_shape
+from ..formats.jp2 import encode_jp2
 from ..formats.lmdb_writer import DEFAULT_BATCH, LmdbWriter
-from ..formats.meta_info import CODECS, RAW, entries_codec
+from ..formats.meta_info import CODECS, JP2, RAW, entries_codec
 from ..formats.raw import decode_raw, encode_raw, read_raw_header
 from ..storage.lmdb import LmdbStore
 
@@ -49,7 +52,7 @@ def convert_value(job: tuple[str, bytes, str, str, int | None, str]) -> tuple[by
     """One value to ``codec``: (new bytes, (h, w, c), meta level). Module-level so that workers can run it.
 
     ``job`` is (key, value, source codec, target codec, PNG level or None, where).
-    A PNG kept as PNG with no level given is copied unchanged.
+    A value already in ``codec`` is copied unchanged, except PNG -> PNG with a level.
     """
     key, value, src_codec, codec, level, where = job
     if codec == RAW:
@@ -63,10 +66,14 @@ def convert_value(job: tuple[str, bytes, str, str, int | None, str]) -> tuple[by
             return encode_raw(img), image_shape(img), RAW
         except DalisrError as exc:
             raise DalisrError(f"key '{key}' in {where}: {exc}") from None
-    if src_codec != RAW and level is None:
-        img = _decode(key, value, src_codec, where)
-        return value, image_shape(img), None
     img = _decode(key, value, src_codec, where)
+    if src_codec == codec and (codec == JP2 or level is None):
+        return value, image_shape(img), None
+    if codec == JP2:
+        try:
+            return encode_jp2(img), image_shape(img), JP2
+        except DalisrError as exc:
+            raise DalisrError(f"key '{key}' in {where}: {exc}") from None
     level = DEFAULT_PNG_LEVEL if level is None else level
     return encode_png(img, level), image_shape(img), level
 
@@ -74,7 +81,7 @@ def convert_value(job: tuple[str, bytes, str, str, int | None, str]) -> tuple[by
 def convert_lmdb(src: str | os.PathLike, dst: str | os.PathLike, codec: str = RAW, *, level: int | None = None,
                  workers: int = 1, batch: int = DEFAULT_BATCH, overwrite: bool = False,
                  progress: Callable[[int], None] | None = None) -> ConvertResult:
-    """Write LMDB ``dst`` holding every value of LMDB ``src`` in ``codec`` (``raw`` or ``png``).
+    """Write LMDB ``dst`` holding every value of LMDB ``src`` in ``codec`` (``raw``, ``png`` or ``jp2``).
 
     ``level``: the PNG compression level of re-encoded values (default 1,
     BasicSR's); PNG -> PNG with no level copies the values. ``workers`` > 1

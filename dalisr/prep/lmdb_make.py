@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 from ..errors import DalisrError
 from ..formats.codec import encode_png, image_shape
+from ..formats.jp2 import encode_jp2
 from ..formats.lmdb_writer import DEFAULT_BATCH, LmdbWriter
-from ..formats.meta_info import CODECS, RAW, read_sequence_list
+from ..formats.meta_info import CODECS, JP2, RAW, read_sequence_list
 from ..formats.raw import encode_raw
 from .files import list_images, read_image, require_folder
 from .pool import ordered_map
@@ -78,12 +79,12 @@ def plan_lmdb(input_folder: str, dataset: str, *, train_list: str | None = None,
     return items
 
 
-def _encode_one(job: tuple[str, int]) -> tuple[bytes, tuple[int, int, int]]:
+def _encode_one(job: tuple[str, int | str]) -> tuple[bytes, tuple[int, int, int]]:
     path, level = job
     img = read_image(path)
-    if level == RAW:  # the zero-decode raw codec (dalisr.formats.raw)
+    if level in (RAW, JP2):  # the zero-decode raw codec, lossless JPEG 2000 (dalisr.formats.raw, .jp2)
         try:
-            return encode_raw(img), image_shape(img)
+            return (encode_raw(img) if level == RAW else encode_jp2(img)), image_shape(img)
         except DalisrError as exc:
             raise DalisrError(f"{path}: {exc}") from None
     return encode_png(img, level), image_shape(img)
@@ -94,7 +95,8 @@ def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compre
                 progress: Callable[[int], None] | None = None, codec: str = "png") -> int:
     """Write ``items`` into the LMDB ``output`` (with meta_info.txt); the number of images written.
 
-    ``codec="raw"`` stores decoded pixels instead of PNG (meta info level ``raw``).
+    ``codec="raw"`` stores decoded pixels instead of PNG (meta info level ``raw``),
+    ``codec="jp2"`` lossless JPEG 2000 (level ``jp2``).
 
     Workers read and encode; this process writes, in the order of ``items``,
     committing every ``batch`` images. A failure or Ctrl-C leaves nothing at
@@ -106,7 +108,7 @@ def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compre
         raise DalisrError(f"nothing to write from {input_folder}")
     if codec not in CODECS:
         raise DalisrError(f"--codec '{codec}' is not one of {', '.join(CODECS)}")
-    level = RAW if codec == RAW else compress_level
+    level = codec if codec in (RAW, JP2) else compress_level
     group_shape: dict[str, tuple[tuple[int, int, int], str]] = {}
     jobs = [(os.path.join(input_folder, it.path), level) for it in items]
     with LmdbWriter(output, batch=batch, overwrite=overwrite) as writer:

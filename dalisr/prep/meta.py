@@ -1,4 +1,4 @@
-"""``meta-info``: BasicSR's meta info files, sizes read from PNG headers (no decoding).
+"""``meta-info``: BasicSR's meta info files, sizes read from PNG or JPEG 2000 headers (no decoding).
 
 Layouts (one line per ...):
 
@@ -8,6 +8,10 @@ Layouts (one line per ...):
 
 The source is an image folder (``IN/name.png``, ``IN/clip/frame.png`` or
 ``IN/clip/seq/imN.png``) or an LMDB, whose keys play the part of the paths.
+Per-image lines of an LMDB keep the codec of dalisr's raw and JPEG 2000
+values (``0001_s001.png (480,480,3) raw``), so rewriting an LMDB's own
+meta_info.txt never loses it; a PNG's compression level cannot be read back
+from its bytes and is left out, as BasicSR's readers do not use it.
 """
 
 from __future__ import annotations
@@ -20,15 +24,18 @@ import cv2
 import numpy as np
 
 from ..errors import DalisrError
-from ..formats.codec import image_shape
-from ..formats.meta_info import format_shape
-from ..formats.png import read_png_header
+from ..formats.codec import header_shape, image_shape
+from ..formats.jp2 import is_jp2
+from ..formats.meta_info import JP2, RAW, MetaEntry, format_shape
+from ..formats.raw import read_raw_header
 from .files import list_images, require_folder
 
 log = logging.getLogger(__name__)
 
 LAYOUTS = ("div2k", "reds", "vimeo90k")
 _DEPTH = {"div2k": 0, "reds": 1, "vimeo90k": 2}
+#: enough of a file for its PNG or JPEG 2000 header
+HEAD_BYTES = 512
 
 
 def is_lmdb(path: str) -> bool:
@@ -36,28 +43,28 @@ def is_lmdb(path: str) -> bool:
 
 
 def shape_of(head: bytes | memoryview, full: Callable[[], bytes], where: str) -> tuple[int, int, int]:
-    """(h, w, c) from a PNG header; other formats (or odd PNGs) are decoded once."""
-    header = read_png_header(head)
-    if header is not None:
-        return header.shape
+    """(h, w, c) from a PNG or JPEG 2000 header; other formats (or odd PNGs) are decoded once."""
+    shape = header_shape(head)
+    if shape is not None:
+        return shape
     img = cv2.imdecode(np.frombuffer(full(), np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise DalisrError(f"{where} is not a readable image (corrupt or truncated). Fix: re-create or delete it")
     return image_shape(img)
 
 
-def _folder_shapes(folder: str, layout: str) -> Iterator[tuple[str, tuple[int, int, int]]]:
+def _folder_shapes(folder: str, layout: str) -> Iterator[tuple[str, tuple[int, int, int], None]]:
     recursive = layout != "div2k"
     for rel in list_images(folder, recursive=recursive):
         path = os.path.join(folder, rel)
         with open(path, "rb") as f:
-            head = f.read(64)
+            head = f.read(HEAD_BYTES)
 
         def full(path=path) -> bytes:
             with open(path, "rb") as f:
                 return f.read()
 
-        yield rel, shape_of(head, full, path)
+        yield rel, shape_of(head, full, path), None
 
 
 def lmdb_env(path: str):
@@ -67,12 +74,18 @@ def lmdb_env(path: str):
     return LmdbStore(path).env()
 
 
-def _lmdb_shapes(path: str) -> Iterator[tuple[str, tuple[int, int, int]]]:
+def _lmdb_shapes(path: str) -> Iterator[tuple[str, tuple[int, int, int], str | None]]:
+    """(name, shape, codec level or None) per key: ``raw`` and ``jp2`` values say so."""
     with lmdb_env(path).begin(buffers=True) as txn:
         for raw_key, value in txn.cursor():
             key = bytes(raw_key).decode("ascii", errors="replace")
+            raw = read_raw_header(value)
+            if raw is not None:
+                yield f"{key}.png", raw.shape, RAW
+                continue
             where = f"key '{key}' in {path}"
-            yield f"{key}.png", shape_of(value[:64], lambda value=value: bytes(value), where)
+            level = JP2 if is_jp2(value) else None
+            yield f"{key}.png", shape_of(value[:HEAD_BYTES], lambda value=value: bytes(value), where), level
 
 
 def count_images(source: str, layout: str) -> int:
@@ -95,11 +108,11 @@ def meta_info_lines(source: str, layout: str = "div2k", *, sequences: list[str] 
     depth = _DEPTH[layout]
     groups: dict[str, list] = {}  # group -> [frames, shape, first name]
     lines: list[str] = []
-    for name, shape in shapes:
+    for name, shape, level in shapes:
         if progress:
             progress(1)
         if depth == 0:
-            lines.append(f"{name} {format_shape(shape)}")
+            lines.append(MetaEntry(name, shape, level).line())
             continue
         parts = name.split("/")
         if len(parts) != depth + 1:
