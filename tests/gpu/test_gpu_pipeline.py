@@ -43,3 +43,34 @@ def test_gpu_val_phase_and_color_y(sample_set):
     cpu.close()
     assert a["gt"].shape == (1, 1, 480, 480)
     torch.testing.assert_close(a["gt"].cpu(), b["gt"], atol=1e-5, rtol=0)
+
+
+@pytest.fixture(scope="module")
+def converted(sample_set, tmp_path_factory):
+    """The sample LMDBs as raw (pixels moved to the GPU with .gpu()) and as lossless JPEG 2000 (nvJPEG2000)."""
+    from dalisr.prep.convert import convert_lmdb
+
+    root = tmp_path_factory.mktemp("gpu_codecs")
+    out = {}
+    for codec in ("raw", "jp2"):
+        gt, lq = str(root / f"gt_{codec}.lmdb"), str(root / f"lq_{codec}.lmdb")
+        convert_lmdb(sample_set.gt_lmdb, gt, codec)
+        convert_lmdb(sample_set.lq_lmdb(4), lq, codec)
+        out[codec] = (gt, lq)
+    return out
+
+
+@pytest.mark.parametrize("codec", ["raw", "jp2"])
+def test_gpu_codecs_give_the_png_batches(sample_set, converted, codec):
+    cpu = build_dataloader(_opt(sample_set), device="cpu", seed=9)
+    expected = list(cpu)
+    cpu.close()
+    gt, lq = converted[codec]
+    gpu = build_dataloader(_opt(sample_set, dataroot_gt=gt, dataroot_lq=lq), device="gpu", seed=9)
+    got = list(gpu)
+    gpu.close()
+    assert len(got) == len(expected) == 2
+    for a, b in zip(got, expected):
+        assert a["gt"].is_cuda and a["gt_path"] == b["gt_path"]
+        torch.testing.assert_close(a["gt"].cpu(), b["gt"], atol=1e-5, rtol=0)
+        torch.testing.assert_close(a["lq"].cpu(), b["lq"], atol=1e-5, rtol=0)
