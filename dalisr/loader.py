@@ -186,11 +186,15 @@ class DaliLoader:
                             self.epoch, self.batch, name)
         batch: dict[str, Any] = dict(out)
         first = self.batch * self.plan.batch_size
-        draws = [key_rng(self.plan.seed, self.epoch, self.plan.position(self.batch, i)) for i in range(len(idx))]
+        epoch, at = self.epoch, self.batch
+
+        def draw(j: int) -> np.random.Generator:  # the generator the source used for the j-th sample
+            return key_rng(self.plan.seed, epoch, self.plan.position(at, j))
+
         expected = self._epoch_indices()[first:first + len(idx)]
         if self.on_error == "raise" and not np.array_equal(expected, idx):  # pragma: no cover - an invariant
             raise DalisrError(f"internal: batch {self.batch} of epoch {self.epoch} came out of order")
-        batch.update(self.dataset.batch_fields(idx, draws))
+        batch.update(self.dataset.batch_fields(idx, draw))
         return batch
 
     def _explain(self, exc: Exception) -> Exception:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,8 +45,12 @@ class DatasetIndex:
         """The store keys of sample ``index`` (``rng`` is for datasets that draw frames)."""
         return self.samples[index].keys
 
-    def batch_fields(self, indices: Sequence[int], draws: Sequence[np.random.Generator]) -> dict[str, list]:
-        """The non-tensor fields of a batch, e.g. ``gt_path``/``lq_path`` as BasicSR names them."""
+    def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
+        """The non-tensor fields of a batch, e.g. ``gt_path``/``lq_path`` as BasicSR names them.
+
+        ``draw(j)`` is the generator :meth:`keys_for` got for the batch's ``j``-th
+        sample (made only when asked: most datasets need none).
+        """
         return {f"{role}_path": [self.samples[i].paths[role] for i in indices] for role in self.roles}
 
 

@@ -12,7 +12,7 @@ reverses the LQ neighbour order with p = 0.5. GT is the centre frame.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -105,11 +105,11 @@ class REDSDataset(DatasetIndex):
         s = self.suffix
         return {"gt": (f"{clip}/{centre:08d}{s}",), "lq": tuple(f"{clip}/{n:08d}{s}" for n in neighbours)}
 
-    def batch_fields(self, indices: Sequence[int], draws: Sequence[np.random.Generator]) -> dict[str, list]:
+    def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
         """``key``: ``clip/%08d`` of the centre frame each sample actually used."""
         keys = []
-        for index, rng in zip(indices, draws):
-            clip, centre, _ = self.draw(int(index), rng)
+        for j, index in enumerate(indices):
+            clip, centre, _ = self.draw(int(index), draw(j))
             keys.append(f"{clip}/{centre:08d}")
         return {"key": keys}
 

@@ -7,7 +7,7 @@ place, so one sample's order leaks into every later one in that worker).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -47,7 +47,7 @@ class Vimeo90KDataset(DatasetIndex):
         key, s = self.samples[index].name, self.suffix
         return {"gt": (f"{key}/im{GT_FRAME}{s}",), "lq": tuple(f"{key}/im{n}{s}" for n in self.order(rng))}
 
-    def batch_fields(self, indices: Sequence[int], draws: Sequence[np.random.Generator]) -> dict[str, list]:
+    def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
         """``key``: the sequence, ``clip/seq``, as BasicSR reports it."""
         return {"key": [self.samples[int(i)].name for i in indices]}
 
