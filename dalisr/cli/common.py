@@ -24,6 +24,6 @@ def user_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def progress(total: int | None, desc: str, unit: str = "img") -> tqdm:
+def progress(total: int | None, desc: str, unit: str = "img", unit_scale: bool = False) -> tqdm:
     """A progress bar on stderr that stays quiet when stderr is not a terminal and nothing is long."""
-    return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, leave=True)
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale, dynamic_ncols=True, leave=True)

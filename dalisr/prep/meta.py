@@ -28,6 +28,7 @@ from ..formats.codec import header_shape, image_shape
 from ..formats.jp2 import is_jp2
 from ..formats.meta_info import JP2, RAW, MetaEntry, format_shape
 from ..formats.raw import read_raw_header
+from ..page_cache import is_lmdb
 from .files import list_images, require_folder
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,6 @@ LAYOUTS = ("div2k", "reds", "vimeo90k")
 _DEPTH = {"div2k": 0, "reds": 1, "vimeo90k": 2}
 #: enough of a file for its PNG or JPEG 2000 header
 HEAD_BYTES = 512
-
-
-def is_lmdb(path: str) -> bool:
-    return os.path.isfile(os.path.join(path, "data.mdb"))
 
 
 def shape_of(head: bytes | memoryview, full: Callable[[], bytes], where: str) -> tuple[int, int, int]:

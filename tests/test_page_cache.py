@@ -1,0 +1,51 @@
+"""Page cache helpers: which files back a dataset, reading them once, and the fits-in-memory check."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from dalisr import DalisrError
+from dalisr.cli import main
+from dalisr.page_cache import check_fits, data_files, warm
+
+
+def test_data_files_of_lmdb_folder_and_file(sample_set, tmp_path):
+    assert data_files([sample_set.gt_lmdb]) == [os.path.join(sample_set.gt_lmdb, "data.mdb")]
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    for name in ("a/b/2.png", "a/1.png", "a/.hidden", "top.png"):
+        (tmp_path / name).write_bytes(b"x" * 10)
+    assert data_files([str(tmp_path / "a"), str(tmp_path / "top.png")]) == [
+        str(tmp_path / "a" / "1.png"), str(tmp_path / "a" / "b" / "2.png"), str(tmp_path / "top.png")]
+    with pytest.raises(DalisrError, match=r"nope does not exist\. Fix"):
+        data_files([str(tmp_path / "nope")])
+
+
+def test_warm_reads_every_byte(sample_set):
+    files = data_files([sample_set.gt_lmdb, sample_set.lq_folder(4)])
+    seen = []
+    result = warm(files, progress=seen.append)
+    assert result.files == len(files) == 9
+    assert result.bytes == sum(seen) == sum(os.path.getsize(f) for f in files)
+    assert result.available is not None and result.available > 0  # MemAvailable of /proc/meminfo
+    assert result.fits is True  # a few MB fit on any test machine
+
+
+def test_check_fits_warns_when_lmdbs_exceed_memory(sample_set, caplog):
+    size = os.path.getsize(os.path.join(sample_set.gt_lmdb, "data.mdb"))
+    assert check_fits([sample_set.gt_lmdb], available=size) is None
+    message = check_fits([sample_set.gt_lmdb, sample_set.gt_lmdb], available=size - 1)
+    assert message is not None and sample_set.gt_lmdb in message and "exceeds the memory available" in message
+    assert message in caplog.text
+
+
+def test_warm_cache_command(sample_set):
+    result = CliRunner().invoke(main, ["warm-cache", sample_set.gt_lmdb, sample_set.lq_lmdb(4)])
+    assert result.exit_code == 0, result.output
+    total = sum(os.path.getsize(os.path.join(p, "data.mdb")) for p in (sample_set.gt_lmdb, sample_set.lq_lmdb(4)))
+    assert f"{total / 1e6:.1f} MB in 2 files" in result.output
+    assert "fits in the memory available" in result.output
+    result = CliRunner().invoke(main, ["warm-cache", "/no/such/dir"])
+    assert result.exit_code != 0 and "/no/such/dir does not exist" in result.output
