@@ -27,17 +27,17 @@ def config(sample_set, tmp_path_factory):
     return str(path)
 
 
-def torchrun(*args: str) -> None:
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", str(free_port()), EXAMPLE, "--device", "cpu", *args]
+def torchrun(*args: str, nproc: int = 2, device: str = "cpu") -> None:
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_addr",
+           "127.0.0.1", "--master_port", str(free_port()), EXAMPLE, "--device", device, *args]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
-def read_log(prefix: str) -> dict[int, list[dict]]:
+def read_log(prefix: str, ranks: int = 2) -> dict[int, list[dict]]:
     runs = {}
-    for rank in (0, 1):
+    for rank in range(ranks):
         with open(f"{prefix}.rank{rank}") as f:
             runs[rank] = [json.loads(line) for line in f]
     return runs

@@ -51,7 +51,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    distributed = int(os.environ.get("WORLD_SIZE", 1)) > 1
+    distributed = "WORLD_SIZE" in os.environ  # under torchrun, even with one process (NCCL on one GPU)
     use_cuda = args.device == "gpu" or (args.device == "auto" and torch.cuda.is_available())
     if distributed:
         dist.init_process_group("nccl" if use_cuda else "gloo")
