@@ -230,7 +230,9 @@ NOTES = [
     "the source; other = keys, size checks, CRCs, random draws). stages.threads: CPU seconds per thread group of the "
     "main process over the measured batches (DALI operator threads run the graph: decode, slice, flip, normalize).",
     "stages.wait_s: time blocked in next(loader); no training step runs, so it is nearly the whole wall time.",
-    "memory: RSS summed over the main process and DALI's worker processes; shared pages count once per process.",
+    "memory: RSS summed over the main process and DALI's worker processes; shared pages count once per process. "
+    "gpu_used_mb: device memory in use (cudaMemGetInfo, every process on the device) at its peak over the measured "
+    "batches, less what was in use before the loader was built; gpu_torch_peak_mb: PyTorch's allocator peak.",
     "decoded bytes: rows actually decoded for PNG windows, copied windows for raw values, whole images (h*w*3) "
     "where DALI decodes (an upper bound for its ROI decoding of training crops).",
 ]
@@ -244,6 +246,42 @@ def _source_name(source) -> str:
             return "raw: windows sliced from the LMDB memory map in the workers, no decode"
         return "png window: rows down to the crop decoded in the workers (Pillow), no DALI decode"
     return "encoded bytes: DALI decodes (training crops: only the window, ROI decoding)"
+
+
+class GpuMemory:
+    """Device memory in use on the loader's GPU (``cudaMemGetInfo``: DALI's pools and PyTorch's alike).
+
+    ``used_mb`` is the peak over the samples minus what was in use before the
+    loader was built; ``torch_peak_mb`` is PyTorch's own peak (the batch tensors).
+    """
+
+    def __init__(self, device_id: int | None) -> None:
+        self.device_id = device_id
+        self.base = self.peak = self._used()
+        if device_id is not None:
+            import torch
+
+            torch.cuda.reset_peak_memory_stats(device_id)
+
+    def _used(self) -> int:
+        if self.device_id is None:
+            return 0
+        import torch
+
+        free, total = torch.cuda.mem_get_info(self.device_id)
+        return total - free
+
+    def sample(self) -> None:
+        if self.device_id is not None:
+            self.peak = max(self.peak, self._used())
+
+    def report(self) -> dict[str, float | None]:
+        if self.device_id is None:
+            return {"gpu_used_mb": None, "gpu_torch_peak_mb": None}
+        import torch
+
+        return {"gpu_used_mb": round((self.peak - self.base) / _MB, 1),
+                "gpu_torch_peak_mb": round(torch.cuda.max_memory_allocated(self.device_id) / _MB, 1)}
 
 
 def _batches(loader) -> Iterable[dict]:
@@ -269,6 +307,8 @@ def profile_loader(config, *, iters: int = 50, warmup: int = 5, device: str = "c
     stats_dir = tempfile.mkdtemp(prefix="dalisr-profile-")
     loader = build_dataloader(config, device=device, seed=seed, section=section)
     try:
+        # before the pipeline exists (it is built on the first batch): the device memory it adds is its own
+        gpu = GpuMemory(loader.runtime.device_id)
         changes = dict(runtime or {})
         unknown = set(changes) - {f.name for f in dataclasses.fields(loader.runtime)}
         if unknown:
@@ -295,6 +335,7 @@ def profile_loader(config, *, iters: int = 50, warmup: int = 5, device: str = "c
             next(it)
             wait += time.perf_counter() - t
             monitor.sample()
+            gpu.sample()
             if progress:
                 progress(1)
         wall = time.perf_counter() - start
@@ -302,6 +343,7 @@ def profile_loader(config, *, iters: int = 50, warmup: int = 5, device: str = "c
         after_src = read_source_stats(stats_dir)
         main_hwm, workers_hwm = monitor.hwm()
         source = getattr(loader._pipe, "dalisr_source", None)
+        gpu_memory = gpu.report()
         rt = dataclasses.asdict(loader.runtime)
         rt.pop("stats_dir", None)
     finally:
@@ -343,5 +385,6 @@ def profile_loader(config, *, iters: int = 50, warmup: int = 5, device: str = "c
              "machine_percent": round(100.0 * (cpu_main + cpu_workers) / wall / cores, 1), "cores": cores,
              "workers": len(monitor.worker_pids)},
         memory={"peak_rss_mb": round((main_hwm + workers_hwm) / _MB, 1), "main_hwm_mb": round(main_hwm / _MB, 1),
-                "workers_hwm_mb": round(workers_hwm / _MB, 1), "sampled_peak_rss_mb": round(monitor.peak_rss / _MB, 1)},
+                "workers_hwm_mb": round(workers_hwm / _MB, 1), "sampled_peak_rss_mb": round(monitor.peak_rss / _MB, 1),
+                **gpu_memory},
         stages=stages, runtime=rt, load_average=[round(x, 2) for x in os.getloadavg()], notes=list(NOTES))

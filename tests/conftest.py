@@ -10,12 +10,23 @@ import time
 
 import pytest
 
-from dalisr.sample_data import make_sample_set
+from dalisr.sample_data import SampleSet, make_sample_set
 
 
 @pytest.fixture(scope="session")
 def sample_set(tmp_path_factory):
-    """Eight GT sub-images with x2/x3/x4 LQ, as folders and as BasicSR LMDBs."""
+    """Eight GT sub-images with x2/x3/x4 LQ, as folders and as BasicSR LMDBs.
+
+    ``DALISR_TEST_SAMPLE`` names a set made beforehand (``dalisr make-sample DIR
+    --limit 8``): the GPU machine has no scikit-image (tools/gpu_check.sh).
+    """
+    made = os.environ.get("DALISR_TEST_SAMPLE")
+    if made:
+        sample = SampleSet(os.path.abspath(made))
+        if not sample.exists():
+            pytest.exit(f"DALISR_TEST_SAMPLE={made} is no complete sample set. Fix: dalisr make-sample {made} "
+                        "--limit 8", returncode=2)
+        return sample
     return make_sample_set(str(tmp_path_factory.mktemp("sample")), limit=8)
 
 

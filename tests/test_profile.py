@@ -36,6 +36,10 @@ def _check(report: dict, iters: int, batch_size: int) -> None:
     assert cpu["main_s"] >= 0 and cpu["workers_s"] >= 0
     mem = report["memory"]
     assert 50 < mem["peak_rss_mb"] < 20000 and mem["main_hwm_mb"] > 0 and mem["workers_hwm_mb"] > 0
+    if report["device"] == "cpu":
+        assert mem["gpu_used_mb"] is None and mem["gpu_torch_peak_mb"] is None
+    else:  # the pipeline's pools and the batches live on the device
+        assert mem["gpu_used_mb"] > 0 and mem["gpu_torch_peak_mb"] > 0
     stages = report["stages"]
     assert stages["source_samples"] > 0 and stages["source_ms_per_sample"] > 0
     assert stages["source_read_ms_per_sample"] >= 0 and stages["wait_s"] > 0

@@ -338,6 +338,7 @@ def run_dalisr(args, mode: str) -> dict:
             r["stages"]["cpu_ms_per_sample"], "peak_rss_mb": r["memory"]["peak_rss_mb"],
             "main_hwm_mb": r["memory"]["main_hwm_mb"], "workers_hwm_mb": r["memory"]["workers_hwm_mb"],
             "device": device, "workers": r["cpu"]["workers"], "source": r["source"],
+            "gpu_used_mb": r["memory"]["gpu_used_mb"], "gpu_torch_peak_mb": r["memory"]["gpu_torch_peak_mb"],
             "decoded_mb_per_s": r["decoded_mb_per_s"], "encoded_mb_per_s": r["encoded_mb_per_s"]}
 
 
@@ -395,6 +396,8 @@ def summarise(runs: dict[str, list[dict]]) -> dict[str, dict]:
         med = {k: statistics.median(r[k] for r in results) for k in ("samples_per_s", "cpu_ms_per_sample")}
         rss = [r["peak_rss_mb"] for r in results if "peak_rss_mb" in r]
         med["peak_rss_mb"] = statistics.median(rss) if rss else None
+        gpu = [r["gpu_used_mb"] for r in results if r.get("gpu_used_mb") is not None]
+        med["gpu_used_mb"] = statistics.median(gpu) if gpu else None
         med["all_samples_per_s"] = [round(r["samples_per_s"], 1) for r in results]
         med["load"] = [r["load_before"] for r in results]
         for key in ("source", "device", "cores", "workers"):
@@ -433,9 +436,11 @@ def check_targets(summary: dict) -> list[dict]:
 
 
 def table(summary: dict) -> str:
+    gpu = any(m.get("gpu_used_mb") is not None for m in summary.values())
     head = f"{'mode':<32} {'samples/s':>10} {'x baseline':>10} {'% of limit':>10} {'CPU ms/smp':>10} " \
-           f"{'peak RSS MB':>11}  load"
+           f"{'peak RSS MB':>11}" + (f" {'GPU MB':>7}" if gpu else "") + "  load"
     lines = [head, "-" * len(head)]
+
     def fmt(v, spec):
         return format(v, spec) if v is not None else format("-", spec.split(".")[0])
 
@@ -443,7 +448,8 @@ def table(summary: dict) -> str:
         of_limit = None if m["of_limit"] is None else 100 * m["of_limit"]
         lines.append(f"{LABELS.get(mode, mode):<32} {m['samples_per_s']:>10.1f} {fmt(m['x_baseline'], '>10.2f')} "
                      f"{fmt(of_limit, '>10.1f')} {m['cpu_ms_per_sample']:>10.2f} "
-                     f"{fmt(m['peak_rss_mb'], '>11.0f')}  {', '.join(f'{x:.2f}' for x in m['load'])}")
+                     f"{fmt(m['peak_rss_mb'], '>11.0f')}" + (f" {fmt(m.get('gpu_used_mb'), '>7.0f')}" if gpu else "")
+                     + f"  {', '.join(f'{x:.2f}' for x in m['load'])}")
     return "\n".join(lines)
 
 

@@ -24,7 +24,9 @@ def format_report(report) -> str:
         f"cores): main {cpu['main_s']:.2f} s, {cpu['workers']} workers {cpu['workers_s']:.2f} s; "
         f"{st['cpu_ms_per_sample']:.2f} ms CPU per sample",
         f"  memory        peak RSS {mem['peak_rss_mb']:.0f} MB (main {mem['main_hwm_mb']:.0f} + workers "
-        f"{mem['workers_hwm_mb']:.0f}; sampled {mem['sampled_peak_rss_mb']:.0f})",
+        f"{mem['workers_hwm_mb']:.0f}; sampled {mem['sampled_peak_rss_mb']:.0f})"
+        + ("" if mem.get("gpu_used_mb") is None else
+           f"; GPU {mem['gpu_used_mb']:.0f} MB in use (PyTorch peak {mem['gpu_torch_peak_mb']:.0f})"),
         "  stages (per sample, in the workers' source):",
         f"    source      {st['source_ms_per_sample']:.3f} ms = store read {st['source_read_ms_per_sample']:.3f} + "
         f"decode/crop {st['source_decode_ms_per_sample']:.3f} + other {st['source_other_ms_per_sample']:.3f}",
