@@ -251,8 +251,8 @@ def _source_name(source) -> str:
 class GpuMemory:
     """Device memory in use on the loader's GPU (``cudaMemGetInfo``: DALI's pools and PyTorch's alike).
 
-    ``used_mb`` is the peak over the samples minus what was in use before the
-    loader was built; ``torch_peak_mb`` is PyTorch's own peak (the batch tensors).
+    ``gpu_used_mb`` is the peak over the samples minus what was in use before
+    the loader was built; ``gpu_torch_peak_mb`` is PyTorch's own peak (the batch tensors).
     """
 
     def __init__(self, device_id: int | None) -> None:
