@@ -40,7 +40,7 @@ def test_wrong_shape_in_meta_info_is_reported(sample_set, tmp_path):
     result = run("verify", copy)
     assert result.exit_code == 1
     assert f"key '{key}'" in result.output and "is (480,480,3) but the meta info says (480,400,3)" in result.output
-    assert "1 problems" in result.output
+    assert "1 problem\n" in result.output
 
 
 def test_corrupt_value_missing_key_and_unpaired_keys(sample_set, tmp_path):

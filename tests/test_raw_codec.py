@@ -200,3 +200,19 @@ def test_create_lmdb_can_write_raw_values(sample_set, tmp_path):
     value = LmdbStore(str(out)).get("0001_s002")
     expected = cv2.imread(f"{sample_set.gt_folder}/0001_s002.png", cv2.IMREAD_UNCHANGED)
     assert np.array_equal(decode_raw(value), expected)
+
+
+def test_verify_reads_raw_values(raw_set, tmp_path):
+    result = CliRunner().invoke(main, ["verify", raw_set[0], "--paired-with", raw_set[1], "--scale", "4"])
+    assert result.exit_code == 0, result.output
+    assert "OK: 16 images checked, no problem" in result.output
+    broken = str(tmp_path / "broken_raw.lmdb")
+    convert_lmdb(raw_set[1], broken, "raw")
+    env = lmdb.open(broken, lock=False)
+    with env.begin(write=True) as txn:
+        txn.put(b"0001_s002", txn.get(b"0001_s002")[:-7])
+    env.close()
+    result = CliRunner().invoke(main, ["verify", broken])
+    assert result.exit_code != 0
+    assert f"key '0001_s002' in {broken} does not decode" in result.output
+    assert "FAILED: 8 images checked, 1 problem\n" in result.output

@@ -270,7 +270,8 @@ def verify_cmd(ctx, source, lq, scale, meta_info, workers, max_report):
     if report.ok:
         click.echo(f"OK: {report.checked} images checked, no problem")
         return
-    click.echo(f"FAILED: {report.checked} images checked, {len(report.problems)} problems", err=True)
+    n = len(report.problems)
+    click.echo(f"FAILED: {report.checked} images checked, {n} problem{'' if n == 1 else 's'}", err=True)
     ctx.exit(1)
 
 

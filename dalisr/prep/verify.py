@@ -18,7 +18,8 @@ import numpy as np
 
 from ..errors import DalisrError
 from ..formats.codec import image_shape
-from ..formats.meta_info import MetaEntry, format_shape, read_meta_info
+from ..formats.meta_info import RAW, MetaEntry, entries_codec, format_shape, read_meta_info
+from ..formats.raw import raw_pixels
 from .files import list_images, require_folder
 from .meta import is_lmdb, lmdb_env
 from .pool import ordered_map
@@ -36,6 +37,8 @@ class Source:
     problems: list[str] = field(default_factory=list)
     #: keys listed by the meta info but absent from the store (reported already)
     missing: set[str] = field(default_factory=set)
+    #: how the values are stored (``png``: any encoded image; ``raw``: dalisr's raw codec), from the meta info
+    codec: str = "png"
 
     def where(self, key: str) -> str:
         if self.kind == "lmdb":
@@ -71,10 +74,11 @@ def open_source(path: str, meta_info: str | None = None) -> Source:
         if not os.path.isfile(meta_path):
             raise DalisrError(f"{path} has no meta_info.txt, so its keys are unknown. "
                               f"Fix: write one with `dalisr meta-info {path}`")
-        entries = _entries(read_meta_info(meta_path), meta_path, problems)
+        meta = read_meta_info(meta_path)
+        entries = _entries(meta, meta_path, problems)
         if not entries:
             raise DalisrError(f"{meta_path} lists no image")
-        source = Source(path, "lmdb", entries, problems)
+        source = Source(path, "lmdb", entries, problems, codec=entries_codec(meta, meta_path))
         stored = set(_lmdb_keys(path))
         for key in entries:
             if key not in stored:
@@ -108,27 +112,32 @@ def _lmdb_keys(path: str) -> Iterator[str]:
             yield raw.decode("ascii", errors="replace")
 
 
-def _decode(job: tuple[str, bytes | None]) -> tuple[int, int, int] | None:
-    """The (h, w, c) of an image (a file path, or bytes read already), None if it does not decode."""
-    path, data = job
+def _decode(job: tuple[str, bytes | None, str]) -> tuple[int, int, int] | None:
+    """The (h, w, c) of an image (a file path, or bytes read already, in ``codec``), None if it does not decode."""
+    path, data, codec = job
     if data is None:
         try:
             with open(path, "rb") as f:
                 data = f.read()
         except OSError:
             return None
+    if codec == RAW:  # the header gives the shape, the length check catches truncation
+        try:
+            return image_shape(raw_pixels(data))
+        except DalisrError:
+            return None
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
     return None if img is None else image_shape(img)
 
 
-def _jobs(source: Source) -> Iterator[tuple[str, bytes | None]]:
+def _jobs(source: Source) -> Iterator[tuple[str, bytes | None, str]]:
     if source.kind == "disk":
         for rel, _ in source.entries.values():
-            yield os.path.join(source.path, rel), None
+            yield os.path.join(source.path, rel), None, source.codec
         return
     with lmdb_env(source.path).begin() as txn:
         for key in source.entries:
-            yield key, txn.get(key.encode("ascii", errors="replace"))
+            yield key, txn.get(key.encode("ascii", errors="replace")), source.codec
 
 
 def _check(source: Source, report: VerifyReport, workers: int,
