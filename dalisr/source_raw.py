@@ -222,12 +222,15 @@ class PatchSource(SampleSource):
             views: dict[str, list[np.ndarray]] = {}
             for role in self.dataset.roles:
                 store = self.stores[role]
-                txn = txns.get(id(store))
-                if txn is None:
-                    txn = txns[id(store)] = store.env().begin(write=False, buffers=True)
+                pages = store.value_map()  # views that read only the rows a window uses
+                txn = None
+                if pages is None:
+                    txn = txns.get(id(store))
+                    if txn is None:
+                        txn = txns[id(store)] = store.env().begin(write=False, buffers=True)
                 views[role] = []
                 for key in keys[role]:
-                    buf = store.get_view(txn, key)
+                    buf = pages.view(key.encode("ascii")) if pages is not None else store.get_view(txn, key)
                     if buf is None:
                         raise DalisrError(f"key '{key}' not found in {store.describe()}. Fix: check that "
                                           "meta_info.txt matches the data (re-create the LMDB) or the key spelling.")

@@ -9,6 +9,7 @@ import threading
 from ..errors import DalisrError
 from ..formats.meta_info import MetaEntry, read_meta_info
 from .base import Store
+from .lmdb_pages import ValueMap, map_values
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,8 @@ log = logging.getLogger(__name__)
 # closes what it inherited and opens its own.
 _ENVS: dict[str, tuple[int, object]] = {}
 _ENVS_LOCK = threading.Lock()
+# the same per process for the value maps of lmdb_pages (None: the layout was not understood)
+_MAPS: dict[str, tuple[int, ValueMap | None]] = {}
 
 
 def _open_env(path: str):
@@ -46,6 +49,7 @@ def _open_env(path: str):
 
 def _close_env(path: str) -> None:
     with _ENVS_LOCK:
+        _MAPS.pop(path, None)
         held = _ENVS.pop(path, None)
     if held is not None and held[0] == os.getpid():
         held[1].close()
@@ -101,6 +105,22 @@ class LmdbStore(Store):
 
     def env(self):
         return _open_env(self.path)
+
+    def value_map(self) -> ValueMap | None:
+        """Views of values that read only the pages a caller touches (:mod:`.lmdb_pages`), or None.
+
+        py-lmdb's ``get`` reads every page of a value; crops of raw values
+        use this map instead, so that they read only their rows. Built once
+        per process and checked against LMDB's own page counts.
+        """
+        with _ENVS_LOCK:
+            held = _MAPS.get(self.path)
+        if held is not None and held[0] == os.getpid():
+            return held[1]
+        found = map_values(self.path, self.env().stat())
+        with _ENVS_LOCK:
+            _MAPS[self.path] = (os.getpid(), found)
+        return found
 
     def describe(self) -> str:
         return f"lmdb store {self.path}"
