@@ -47,6 +47,16 @@ def _batches(opt, png_window=True, epochs=1):
     return out, source
 
 
+def _truncated_copy(src: str, dst: str, key: str, cut: int) -> str:
+    """A copy of raw LMDB ``src`` whose value ``key`` lost its last ``cut`` bytes (an interrupted write)."""
+    convert_lmdb(src, dst, "raw")
+    env = lmdb.open(dst, lock=False)
+    with env.begin(write=True) as txn:
+        txn.put(key.encode(), txn.get(key.encode())[:-cut])
+    env.close()
+    return dst
+
+
 def _values(path):
     store = LmdbStore(path)  # one environment per path and process: py-lmdb refuses a second
     return {entry.key: store.get(entry.key) for entry in store.meta()}
@@ -175,12 +185,7 @@ def test_window_anchor_matches_the_graph_at_the_edges():
 
 
 def test_raw_errors_name_the_key(raw_set, sample_set, tmp_path):
-    broken = str(tmp_path / "broken_raw.lmdb")
-    convert_lmdb(raw_set[1], broken, "raw")
-    env = lmdb.open(broken, lock=False)
-    with env.begin(write=True) as txn:
-        txn.put(b"0001_s003", txn.get(b"0001_s003")[:-10])
-    env.close()
+    broken = _truncated_copy(raw_set[1], str(tmp_path / "broken_raw.lmdb"), "0001_s003", 10)
     with pytest.raises(DalisrError, match=r"key '0001_s003' in lmdb store .*truncated or corrupt"):
         _batches(_opt(raw_set[0], broken, use_shuffle=False))
     with pytest.raises(DalisrError, match="mix raw and encoded"):
@@ -206,12 +211,7 @@ def test_verify_reads_raw_values(raw_set, tmp_path):
     result = CliRunner().invoke(main, ["verify", raw_set[0], "--paired-with", raw_set[1], "--scale", "4"])
     assert result.exit_code == 0, result.output
     assert "OK: 16 images checked, no problem" in result.output
-    broken = str(tmp_path / "broken_raw.lmdb")
-    convert_lmdb(raw_set[1], broken, "raw")
-    env = lmdb.open(broken, lock=False)
-    with env.begin(write=True) as txn:
-        txn.put(b"0001_s002", txn.get(b"0001_s002")[:-7])
-    env.close()
+    broken = _truncated_copy(raw_set[1], str(tmp_path / "broken_raw.lmdb"), "0001_s002", 7)
     result = CliRunner().invoke(main, ["verify", broken])
     assert result.exit_code != 0
     assert f"key '0001_s002' in {broken} does not decode" in result.output
