@@ -41,11 +41,20 @@ def test_check_fits_warns_when_lmdbs_exceed_memory(sample_set, caplog):
     assert message in caplog.text
 
 
-def test_warm_cache_command(sample_set):
+def test_warm_cache_command(sample_set, tmp_path):
     result = CliRunner().invoke(main, ["warm-cache", sample_set.gt_lmdb, sample_set.lq_lmdb(4)])
     assert result.exit_code == 0, result.output
     total = sum(os.path.getsize(os.path.join(p, "data.mdb")) for p in (sample_set.gt_lmdb, sample_set.lq_lmdb(4)))
     assert f"{total / 1e6:.1f} MB in 2 files" in result.output
     assert "fits in the memory available" in result.output
+    config = tmp_path / "x4.yml"
+    config.write_text(f"type: PairedImageDataset\ndataroot_gt: {sample_set.gt_lmdb}\n"
+                      f"dataroot_lq: {sample_set.lq_lmdb(4)}\nio_backend: {{type: lmdb}}\nscale: 4\ngt_size: 128\n")
+    result = CliRunner().invoke(main, ["warm-cache", str(config)])
+    assert result.exit_code == 0 and f"{total / 1e6:.1f} MB in 2 files" in result.output, result.output
+    config.write_text("type: PairedImageDataset\ndataroot_gt: a\ndataroot_lq: b\nscale: 4\ngt_size: 128\n"
+                      "io_backend: {type: memcached, servers: ['127.0.0.1:1']}\n")
+    result = CliRunner().invoke(main, ["warm-cache", str(config)])
+    assert result.exit_code != 0 and "reads from memcached" in result.output, result.output
     result = CliRunner().invoke(main, ["warm-cache", "/no/such/dir"])
     assert result.exit_code != 0 and "/no/such/dir does not exist" in result.output

@@ -337,19 +337,21 @@ def memcached_load_cmd(source, servers, server_list_cfg, dataroot):
 
 # -- warm-cache --------------------------------------------------------------------------------------------------
 @click.command("warm-cache")
-@click.argument("paths", metavar="LMDB_OR_FOLDER...", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", metavar="LMDB_FOLDER_OR_CONFIG...", nargs=-1, required=True, type=click.Path())
 @user_errors
 def warm_cache_cmd(paths):
     """Read datasets once into the OS page cache, so training starts at full speed.
 
-    An LMDB folder's data.mdb, every file below an image folder, or a file:
-    what `cat data.mdb > /dev/null` does, with progress. LMDB reads are page
+    An LMDB folder's data.mdb, every file below an image folder, the
+    dataroot_gt/dataroot_lq of a dataset config (.yml, its datasets.train),
+    or a file: what `cat data.mdb > /dev/null` does, with progress. LMDB reads are page
     faults: at memory speed while data.mdb is cached, at disk speed otherwise.
     Run it before training on a machine that has just started or drops its
     caches. Says whether the data fits in the memory available.
 
     \b
     dalisr warm-cache datasets/DIV2K/DIV2K_train_HR_sub.lmdb datasets/DIV2K/DIV2K_train_LR_bicubic_X4_sub.lmdb
+    dalisr warm-cache pipelines/div2k_x4_lmdb.yml
     """
     from .. import page_cache
 
