@@ -36,6 +36,19 @@ def image_shape(img: np.ndarray) -> tuple[int, int, int]:
     return (img.shape[0], img.shape[1], img.shape[2])
 
 
+def encode_value(img: np.ndarray, codec: str, level: int = DEFAULT_PNG_LEVEL) -> tuple[bytes, int | str]:
+    """``img`` as an LMDB value in ``codec`` (``png`` at ``level``, ``raw``, ``jp2``) and its meta info level."""
+    from .jp2 import encode_jp2
+    from .meta_info import JP2, RAW
+    from .raw import encode_raw
+
+    if codec == RAW:
+        return encode_raw(img), RAW
+    if codec == JP2:
+        return encode_jp2(img), JP2
+    return encode_png(img, level), level
+
+
 def header_shape(buf: bytes | memoryview) -> tuple[int, int, int] | None:
     """(h, w, c) from a PNG or JPEG 2000 header without decoding, or None for other bytes."""
     from .jp2 import read_jp2_shape

@@ -21,11 +21,10 @@ import cv2
 import numpy as np
 
 from ..errors import DalisrError
-from ..formats.codec import DEFAULT_PNG_LEVEL, decode_image, encode_png, image_shape
-from ..formats.jp2 import encode_jp2
+from ..formats.codec import DEFAULT_PNG_LEVEL, decode_image, encode_value, image_shape
 from ..formats.lmdb_writer import DEFAULT_BATCH, LmdbWriter
 from ..formats.meta_info import CODECS, JP2, RAW, entries_codec
-from ..formats.raw import decode_raw, encode_raw, read_raw_header
+from ..formats.raw import decode_raw, read_raw_header
 from ..storage.lmdb import LmdbStore
 
 log = logging.getLogger(__name__)
@@ -55,27 +54,19 @@ def convert_value(job: tuple[str, bytes, str, str, int | None, str]) -> tuple[by
     A value already in ``codec`` is copied unchanged, except PNG -> PNG with a level.
     """
     key, value, src_codec, codec, level, where = job
-    if codec == RAW:
-        if src_codec == RAW:
-            head = read_raw_header(value)
-            if head is None:
-                decode_raw(value, key, where)  # raises, naming the key
-            return value, head.shape, RAW
-        img = _decode(key, value, src_codec, where)
-        try:
-            return encode_raw(img), image_shape(img), RAW
-        except DalisrError as exc:
-            raise DalisrError(f"key '{key}' in {where}: {exc}") from None
+    if src_codec == codec == RAW:  # the header has the shape: nothing to decode
+        head = read_raw_header(value)
+        if head is None:
+            decode_raw(value, key, where)  # raises, naming the key
+        return value, head.shape, RAW
     img = _decode(key, value, src_codec, where)
     if src_codec == codec and (codec == JP2 or level is None):
         return value, image_shape(img), None
-    if codec == JP2:
-        try:
-            return encode_jp2(img), image_shape(img), JP2
-        except DalisrError as exc:
-            raise DalisrError(f"key '{key}' in {where}: {exc}") from None
-    level = DEFAULT_PNG_LEVEL if level is None else level
-    return encode_png(img, level), image_shape(img), level
+    try:
+        encoded, meta_level = encode_value(img, codec, DEFAULT_PNG_LEVEL if level is None else level)
+    except DalisrError as exc:
+        raise DalisrError(f"key '{key}' in {where}: {exc}") from None
+    return encoded, image_shape(img), meta_level
 
 
 def convert_lmdb(src: str | os.PathLike, dst: str | os.PathLike, codec: str = RAW, *, level: int | None = None,

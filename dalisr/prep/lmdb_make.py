@@ -20,11 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import DalisrError
-from ..formats.codec import encode_png, image_shape
-from ..formats.jp2 import encode_jp2
+from ..formats.codec import encode_value, image_shape
 from ..formats.lmdb_writer import DEFAULT_BATCH, LmdbWriter
-from ..formats.meta_info import CODECS, JP2, RAW, read_sequence_list
-from ..formats.raw import encode_raw
+from ..formats.meta_info import CODECS, read_sequence_list
 from .files import list_images, read_image, require_folder
 from .pool import ordered_map
 
@@ -79,15 +77,15 @@ def plan_lmdb(input_folder: str, dataset: str, *, train_list: str | None = None,
     return items
 
 
-def _encode_one(job: tuple[str, int | str]) -> tuple[bytes, tuple[int, int, int]]:
-    path, level = job
+def _encode_one(job: tuple[str, str, int]) -> tuple[bytes, tuple[int, int, int], int | str]:
+    """(value, shape, meta level) of one image file in ``codec``: runs in the workers."""
+    path, codec, level = job
     img = read_image(path)
-    if level in (RAW, JP2):  # the zero-decode raw codec, lossless JPEG 2000 (dalisr.formats.raw, .jp2)
-        try:
-            return (encode_raw(img) if level == RAW else encode_jp2(img)), image_shape(img)
-        except DalisrError as exc:
-            raise DalisrError(f"{path}: {exc}") from None
-    return encode_png(img, level), image_shape(img)
+    try:
+        value, meta_level = encode_value(img, codec, level)
+    except DalisrError as exc:
+        raise DalisrError(f"{path}: {exc}") from None
+    return value, image_shape(img), meta_level
 
 
 def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compress_level: int = 1,
@@ -108,11 +106,10 @@ def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compre
         raise DalisrError(f"nothing to write from {input_folder}")
     if codec not in CODECS:
         raise DalisrError(f"--codec '{codec}' is not one of {', '.join(CODECS)}")
-    level = codec if codec in (RAW, JP2) else compress_level
     group_shape: dict[str, tuple[tuple[int, int, int], str]] = {}
-    jobs = [(os.path.join(input_folder, it.path), level) for it in items]
+    jobs = [(os.path.join(input_folder, it.path), codec, compress_level) for it in items]
     with LmdbWriter(output, batch=batch, overwrite=overwrite) as writer:
-        for item, (data, shape) in zip(items, ordered_map(_encode_one, jobs, workers)):
+        for item, (data, shape, level) in zip(items, ordered_map(_encode_one, jobs, workers)):
             if item.group is not None:
                 first = group_shape.setdefault(item.group, (shape, item.path))
                 if first[0] != shape:
