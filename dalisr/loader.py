@@ -180,7 +180,7 @@ class DaliLoader:
         for bad_index, replaced in out.pop("skipped").view(-1, 2).tolist():
             if replaced:
                 self.stats["skipped"] += replaced
-                name = self.dataset.samples[bad_index].name or str(bad_index)
+                name = self.dataset.name(bad_index)
                 self.stats["skipped_samples"].append(name)
                 log.warning("epoch %d batch %d: sample '%s' was unreadable and replaced (on_error: skip)",
                             self.epoch, self.batch, name)

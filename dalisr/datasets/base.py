@@ -45,6 +45,10 @@ class DatasetIndex:
         """The store keys of sample ``index`` (``rng`` is for datasets that draw frames)."""
         return self.samples[index].keys
 
+    def name(self, index: int) -> str:
+        """A short name of sample ``index`` for messages and stats (the GT key's base name, a clip/frame ...)."""
+        return self.samples[index].name or str(index)
+
     def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
         """The non-tensor fields of a batch, e.g. ``gt_path``/``lq_path`` as BasicSR names them.
 
