@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Mapping
 
 from .config import DatasetConfig, load_dataset_options
@@ -38,19 +39,15 @@ def resolve_device(device: str) -> str:
 
 
 def resolve_shard(shard_id: int | None, num_shards: int | None) -> tuple[int, int]:
-    """Shard from the arguments, else torch.distributed, else RANK / WORLD_SIZE, else (0, 1)."""
+    """Shard from the arguments, else torch.distributed's process group, else RANK / WORLD_SIZE, else (0, 1)."""
     if shard_id is not None and num_shards is not None:
         return int(shard_id), int(num_shards)
-    rank, world = 0, 1
-    try:
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized():
-            rank, world = dist.get_rank(), dist.get_world_size()
-        else:
-            rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    # a process group in use means torch.distributed is imported already: never import it (and torch) here
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        rank, world = dist.get_rank(), dist.get_world_size()
+    else:
+        rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     return (rank if shard_id is None else int(shard_id)), (world if num_shards is None else int(num_shards))
 
 

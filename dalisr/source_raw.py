@@ -31,7 +31,7 @@ import numpy as np
 
 from .datasets.base import check_pair_shapes
 from .errors import DalisrError
-from .formats.meta_info import RAW, entries_codec
+from .formats.meta_info import RAW, MetaEntry, entries_codec
 from .formats.png import png_intact, read_png_header
 from .formats.raw import as_color, is_raw, raw_pixels
 from .source import SampleSource, key_rng
@@ -57,10 +57,11 @@ def window_anchor(fractions: np.ndarray, height: int, width: int, patch: int) ->
 
 def store_codec(store) -> str:
     """``raw`` or ``jp2`` for an LMDB store whose meta info says so, else ``png`` (encoded image bytes)."""
-    meta = getattr(store, "meta", None)
-    if meta is None or getattr(store, "kind", "") != "lmdb":
+    table = getattr(store, "meta_table", None)
+    if table is None or getattr(store, "kind", "") != "lmdb":
         return "png"
-    return entries_codec(meta(), store.meta_info_path)
+    # one entry per distinct (shape, level) of the meta info: the same answer without a pass over every line
+    return entries_codec((MetaEntry("", *tail) for tail in table().tails), store.meta_info_path)
 
 
 # -- PNG: decode only the rows above the window's bottom edge ------------------------------------------------------

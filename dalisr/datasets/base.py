@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,6 +97,6 @@ def check_pair_shapes(gt_hw: tuple[int, int], lq_hw: tuple[int, int], key: str, 
             )
 
 
-def require_samples(samples: Sequence[Sample], where: str) -> None:
+def require_samples(samples: Sized, where: str) -> None:
     if not samples:
         raise DalisrError(f"no samples found in {where}. Fix: check dataroot_* and meta_info_file")

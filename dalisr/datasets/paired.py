@@ -1,14 +1,29 @@
-"""PairedImageDataset's index: which GT and LQ keys form a sample (BasicSR's three rules)."""
+"""PairedImageDataset's index: which GT and LQ keys form a sample (BasicSR's three rules).
+
+The index is a :class:`~dalisr.datasets.keytable.KeyTable` of GT keys (shared
+with DALI's workers, never copied into them); the LQ key of a sample is the GT
+key itself (LMDB) or derived from it with ``filename_tmpl`` when read.
+"""
 
 from __future__ import annotations
 
+import operator
 import os
+from collections.abc import Callable, Sequence
+from itertools import islice
+
+import numpy as np
 
 from ..config import DatasetConfig
 from ..errors import DalisrError
-from ..formats.meta_info import read_meta_info
+from ..formats.meta_info import MetaTable, read_meta_table
 from ..storage import LmdbStore, Store, open_store
 from .base import DatasetIndex, Sample, check_pair_shapes, check_same_keys, require_samples
+from .keytable import KeyTable
+from .shared import collector_paused
+
+#: per role, the meta info's (shape, level) kind of every sample and the distinct (shape, level) pairs
+Shapes = dict[str, tuple[np.ndarray, list[tuple]]]
 
 
 def open_paired_stores(cfg: DatasetConfig) -> dict[str, Store]:
@@ -19,84 +34,163 @@ def open_paired_stores(cfg: DatasetConfig) -> dict[str, Store]:
     }
 
 
-def _sample(gt_key: str, lq_key: str, gt_path: str, lq_path: str, shapes=None) -> Sample:
-    return Sample(keys={"gt": (gt_key,), "lq": (lq_key,)}, paths={"gt": gt_path, "lq": lq_path}, shapes=shapes,
-                  name=os.path.splitext(os.path.basename(gt_key))[0])
-
-
-def _from_lmdb(gt: LmdbStore, lq: LmdbStore) -> list[Sample]:
-    """Both LMDBs' meta info must list the same keys; paths are the keys (as BasicSR)."""
-    gt_meta = {e.key: e for e in gt.meta()}
-    lq_meta = {e.key: e for e in lq.meta()}
-    check_same_keys(gt_meta, lq_meta, gt.meta_info_path, lq.meta_info_path)
-    return [
-        _sample(key, key, key, key, {"gt": (gt_meta[key].shape,), "lq": (lq_meta[key].shape,)})
-        for key in sorted(lq_meta)
-    ]
-
-
 def _lq_name(gt_name: str, tmpl: str) -> str:
     base, ext = os.path.splitext(os.path.basename(gt_name))
     return tmpl.format(base) + ext
 
 
-def _from_meta_info_file(cfg: DatasetConfig, gt: Store, lq: Store) -> list[Sample]:
-    tmpl = cfg.get("filename_tmpl", "{}")
-    samples = []
-    for entry in read_meta_info(cfg["meta_info_file"]):
-        gt_key = entry.name
-        lq_key = os.path.join(os.path.dirname(gt_key), _lq_name(gt_key, tmpl))
-        samples.append(_sample(gt_key, lq_key, os.path.join(cfg["dataroot_gt"], gt_key),
-                               os.path.join(cfg["dataroot_lq"], lq_key)))
-    return samples
+def lq_key_of(gt_key: str, tmpl: str) -> str:
+    """The LQ key BasicSR pairs with ``gt_key`` under ``filename_tmpl`` (same folder, templated base name)."""
+    return os.path.join(os.path.dirname(gt_key), _lq_name(gt_key, tmpl))
 
 
-def _from_folders(cfg: DatasetConfig, gt: Store, lq: Store) -> list[Sample]:
+class PairedDataset(DatasetIndex):
+    """GT and LQ images, one key each per sample; batches carry ``gt_path`` and ``lq_path``.
+
+    ``filename_tmpl`` None: the LQ key is the GT key (LMDB). ``gt_root`` /
+    ``lq_root`` None: the paths are the keys (LMDB), else the keys joined to them.
+    """
+
+    roles = {"gt": 1, "lq": 1}
+
+    def __init__(self, gt_keys: KeyTable, *, filename_tmpl: str | None = None, gt_root: str | None = None,
+                 lq_root: str | None = None, shapes: Shapes | None = None) -> None:
+        self.gt_keys = gt_keys
+        self.filename_tmpl = filename_tmpl
+        self.roots = {"gt": gt_root, "lq": lq_root}
+        self._shapes = shapes  # meta info shapes, for checks and ``samples``; they stay in this process
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_shapes": None}
+
+    def __len__(self) -> int:
+        return len(self.gt_keys)
+
+    def pair(self, index: int) -> tuple[str, str]:
+        gt = self.gt_keys[index]
+        return gt, (gt if self.filename_tmpl is None else lq_key_of(gt, self.filename_tmpl))
+
+    def keys_for(self, index: int, rng: np.random.Generator) -> dict[str, tuple[str, ...]]:
+        gt, lq = self.pair(index)
+        return {"gt": (gt,), "lq": (lq,)}
+
+    def name(self, index: int) -> str:
+        return os.path.splitext(os.path.basename(self.gt_keys[index]))[0] or str(index)
+
+    def _path(self, role: str, key: str) -> str:
+        root = self.roots[role]
+        return key if root is None else os.path.join(root, key)
+
+    def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
+        pairs = [self.pair(int(i)) for i in indices]
+        return {"gt_path": [self._path("gt", g) for g, _ in pairs], "lq_path": [self._path("lq", q) for _, q in pairs]}
+
+    def fingerprint(self) -> str:
+        """A hash of the samples' keys in order: a hash of the key table, no pass over Python strings."""
+        return f"{type(self).__name__}:{self.filename_tmpl}:{self.gt_keys.digest()}"
+
+    def sample(self, index: int) -> Sample:
+        gt, lq = self.pair(index)
+        shapes = None
+        if self._shapes is not None:
+            shapes = {role: (tails[int(kinds[index])][0],) for role, (kinds, tails) in self._shapes.items()}
+        return Sample(keys={"gt": (gt,), "lq": (lq,)}, paths={"gt": self._path("gt", gt), "lq": self._path("lq", lq)},
+                      shapes=shapes, name=self.name(index))
+
+    @property
+    def samples(self) -> list[Sample]:
+        """Every sample as an object (slow for big indexes: for tests and small tools, not the pipeline)."""
+        return [self.sample(i) for i in range(len(self))]
+
+
+def strictly_increasing(keys: list[str]) -> bool:
+    return all(map(operator.lt, keys, islice(keys, 1, None)))
+
+
+def _positions(keys: list[str], order: list[str]) -> np.ndarray:
+    """Where each of ``order`` sits in ``keys`` (the last occurrence, as a dict built from the file keeps)."""
+    at = {k: i for i, k in enumerate(keys)}
+    return np.fromiter((at[k] for k in order), dtype=np.int64, count=len(order))
+
+
+def _from_lmdb(gt: LmdbStore, lq: LmdbStore) -> PairedDataset:
+    """Both LMDBs' meta info must list the same keys; samples in key order; paths are the keys (as BasicSR)."""
+    gt_meta, lq_meta = gt.meta_table(), lq.meta_table()
+    gt_keys, lq_keys = gt_meta.keys(), lq_meta.keys()
+    same = gt_keys == lq_keys
+    if not same:
+        check_same_keys(gt_keys, lq_keys, gt.meta_info_path, lq.meta_info_path)
+    if same and strictly_increasing(lq_keys):  # the usual case: one sorted list, every key once
+        order = lq_keys
+        kinds = {"gt": gt_meta.kinds, "lq": lq_meta.kinds}
+    else:
+        order = sorted(set(lq_keys))
+        kinds = {"gt": gt_meta.kinds[_positions(gt_keys, order)], "lq": lq_meta.kinds[_positions(lq_keys, order)]}
+    tails: dict[str, MetaTable] = {"gt": gt_meta, "lq": lq_meta}
+    shapes = {role: (kinds[role], tails[role].tails) for role in ("gt", "lq")}
+    return PairedDataset(KeyTable.from_strings(order), shapes=shapes)
+
+
+def _from_meta_info_file(cfg: DatasetConfig) -> PairedDataset:
+    names = read_meta_table(cfg["meta_info_file"]).names
+    return PairedDataset(KeyTable.from_strings(names), filename_tmpl=cfg.get("filename_tmpl", "{}"),
+                         gt_root=cfg["dataroot_gt"], lq_root=cfg["dataroot_lq"])
+
+
+def _from_folders(cfg: DatasetConfig, gt: Store, lq: Store) -> PairedDataset:
     tmpl = cfg.get("filename_tmpl", "{}")
     gt_keys = gt.keys() or []
     lq_keys = lq.keys() or []
     expected_lq = {_lq_name(k, tmpl): k for k in gt_keys}
     check_same_keys(expected_lq, lq_keys, f"{cfg['dataroot_gt']} (with filename_tmpl '{tmpl}')", cfg["dataroot_lq"])
-    return [
-        _sample(gt_key, lq_key, os.path.join(cfg["dataroot_gt"], gt_key), os.path.join(cfg["dataroot_lq"], lq_key))
-        for lq_key, gt_key in sorted(expected_lq.items(), key=lambda kv: kv[1])
-    ]
+    order = [gt_key for _, gt_key in sorted(expected_lq.items(), key=lambda kv: kv[1])]
+    return PairedDataset(KeyTable.from_strings(order), filename_tmpl=tmpl, gt_root=cfg["dataroot_gt"],
+                         lq_root=cfg["dataroot_lq"])
 
 
-def paired_index(cfg: DatasetConfig, stores: dict[str, Store] | None = None) -> list[Sample]:
+def paired_dataset(cfg: DatasetConfig, stores: dict[str, Store] | None = None) -> PairedDataset:
     """Samples in BasicSR's order: LMDB meta info, else ``meta_info_file``, else a folder scan."""
     stores = stores or open_paired_stores(cfg)
     gt, lq = stores["gt"], stores["lq"]
-    if isinstance(gt, LmdbStore) and isinstance(lq, LmdbStore):
-        samples = _from_lmdb(gt, lq)
-    elif isinstance(gt, LmdbStore) or isinstance(lq, LmdbStore):
-        raise DalisrError(f"dataroot_gt and dataroot_lq must use the same backend in {cfg.origin}")
-    elif cfg.get("meta_info_file"):
-        samples = _from_meta_info_file(cfg, gt, lq)
-    else:
-        samples = _from_folders(cfg, gt, lq)
-    require_samples(samples, f"{cfg.origin} ({gt.describe()})")
-    return samples
+    with collector_paused():
+        if isinstance(gt, LmdbStore) and isinstance(lq, LmdbStore):
+            dataset = _from_lmdb(gt, lq)
+        elif isinstance(gt, LmdbStore) or isinstance(lq, LmdbStore):
+            raise DalisrError(f"dataroot_gt and dataroot_lq must use the same backend in {cfg.origin}")
+        elif cfg.get("meta_info_file"):
+            dataset = _from_meta_info_file(cfg)
+        else:
+            dataset = _from_folders(cfg, gt, lq)
+    require_samples(dataset, f"{cfg.origin} ({gt.describe()})")
+    return dataset
 
 
-class PairedDataset(DatasetIndex):
-    """GT and LQ images, one key each per sample; batches carry ``gt_path`` and ``lq_path``."""
+def paired_index(cfg: DatasetConfig, stores: dict[str, Store] | None = None) -> list[Sample]:
+    """The samples of :func:`paired_dataset` as objects (for tests and small tools)."""
+    return paired_dataset(cfg, stores).samples
 
-    roles = {"gt": 1, "lq": 1}
 
+def check_shapes(dataset: PairedDataset, scale: int, gt_size: int | None, where: str) -> None:
+    """Scale and size checks from meta info shapes, before any pipeline starts.
 
-def check_shapes(samples: list[Sample], scale: int, gt_size: int | None, where: str) -> None:
-    """Scale and size checks from meta info shapes, before any pipeline starts."""
-    for s in samples:
-        if not s.shapes or s.shapes["gt"][0] is None or s.shapes["lq"][0] is None:
+    Checked once per distinct (GT shape, LQ shape) pair, in sample order, so
+    the first bad sample is the one named, as a check of every sample would.
+    """
+    if dataset._shapes is None:
+        return
+    (gt_kinds, gt_tails), (lq_kinds, lq_tails) = dataset._shapes["gt"], dataset._shapes["lq"]
+    pairs = gt_kinds.astype(np.int64) * max(1, len(lq_tails)) + lq_kinds
+    distinct, first = np.unique(pairs, return_index=True)
+    for pair, at in sorted(zip(distinct.tolist(), first.tolist()), key=lambda x: x[1]):
+        g, q = gt_tails[pair // max(1, len(lq_tails))][0], lq_tails[pair % max(1, len(lq_tails))][0]
+        if g is None or q is None:
             continue
-        (hg, wg, *_), (hl, wl, *_) = s.shapes["gt"][0], s.shapes["lq"][0]
-        check_pair_shapes((hg, wg), (hl, wl), s.keys["lq"][0], where, scale, gt_size)
+        check_pair_shapes((g[0], g[1]), (q[0], q[1]), dataset.pair(at)[1], where, scale, gt_size)
 
 
 def build_paired(cfg: DatasetConfig) -> tuple[PairedDataset, dict[str, Store]]:
     stores = open_paired_stores(cfg)
-    samples = paired_index(cfg, stores)
+    dataset = paired_dataset(cfg, stores)
     if cfg.phase == "train":
-        check_shapes(samples, cfg["scale"], cfg.get("gt_size"), f"{stores['lq'].describe()} meta_info.txt")
-    return PairedDataset(samples), stores
+        check_shapes(dataset, cfg["scale"], cfg.get("gt_size"), f"{stores['lq'].describe()} meta_info.txt")
+    return dataset, stores

@@ -20,6 +20,7 @@ from ..config import DatasetConfig
 from ..errors import DalisrError
 from ..storage import Store, open_store
 from .base import DatasetIndex, Sample, require_samples
+from .shared import SharedArrays
 
 VAL_PARTITIONS: dict[str, tuple[str, ...]] = {
     "REDS4": ("000", "011", "015", "020"),
@@ -77,20 +78,38 @@ class REDSDataset(DatasetIndex):
         self.interval_list = [int(i) for i in interval_list]
         self.random_reverse = bool(random_reverse)
         self.suffix = suffix
-        self.sample_clip: list[int] = []
-        self.sample_frame: list[int] = []
-        samples = []
-        for ci, (clip, frames) in enumerate(self.clips):
-            for f in range(frames):
-                self.sample_clip.append(ci)
-                self.sample_frame.append(f)
-                samples.append(Sample(keys={}, paths={}, name=f"{clip}/{f:08d}"))
-        super().__init__(samples)
+        # per sample, its clip (index into clips) and frame: two arrays, shared with DALI's workers
+        frames = np.array([n for _, n in self.clips], dtype=np.int64)
+        starts = np.repeat(np.cumsum(frames) - frames, frames)
+        self.arrays = SharedArrays({"clip": np.repeat(np.arange(len(frames), dtype=np.int32), frames),
+                                    "frame": (np.arange(int(frames.sum()), dtype=np.int64) - starts).astype(np.int32)})
+
+    @property
+    def sample_clip(self) -> np.ndarray:
+        return self.arrays["clip"]
+
+    @property
+    def sample_frame(self) -> np.ndarray:
+        return self.arrays["frame"]
+
+    def __len__(self) -> int:
+        return len(self.arrays["clip"])
+
+    def name(self, index: int) -> str:
+        return f"{self.clips[int(self.sample_clip[index])][0]}/{int(self.sample_frame[index]):08d}"
+
+    def fingerprint(self) -> str:
+        return f"{type(self).__name__}:{self.roles['lq']}:{self.clips!r}"
+
+    @property
+    def samples(self) -> list[Sample]:
+        """Every sample as an object (slow for big indexes: for tests and small tools, not the pipeline)."""
+        return [Sample(keys={}, paths={}, name=self.name(i)) for i in range(len(self))]
 
     def draw(self, index: int, rng: np.random.Generator) -> tuple[str, int, list[int]]:
         """(clip, centre frame, LQ frame numbers in output order) of sample ``index`` under ``rng``."""
-        clip, frames = self.clips[self.sample_clip[index]]
-        centre = self.sample_frame[index]
+        clip, frames = self.clips[int(self.sample_clip[index])]
+        centre = int(self.sample_frame[index])
         interval = self.interval_list[int(rng.integers(len(self.interval_list)))]
         half = self.num_half * interval
         if centre - half < 0 or centre + half > frames - 1:
@@ -154,7 +173,7 @@ def build_reds(cfg: DatasetConfig) -> tuple[REDSDataset, dict[str, Store]]:
               "lq": open_store(backend, cfg["dataroot_lq"], "dataroot_lq")}
     dataset = REDSDataset(clips, num_frame, intervals, bool(cfg.get("random_reverse", False)),
                           key_suffix(stores["gt"]))
-    require_samples(dataset.samples, f"{meta} (after removing val_partition clips)")
+    require_samples(dataset, f"{meta} (after removing val_partition clips)")
     _check_clip_lengths(clips, num_frame, intervals, meta)
     every_frame = [f"{clip}/{f:08d}" for clip, n in clips for f in range(n)]
     for role in ("gt", "lq"):

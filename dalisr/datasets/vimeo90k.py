@@ -16,6 +16,7 @@ from ..errors import DalisrError
 from ..formats.meta_info import read_sequence_list
 from ..storage import Store, open_store
 from .base import DatasetIndex, Sample, require_samples
+from .keytable import KeyTable
 from .reds import key_suffix, require_lmdb_keys
 
 SEPTUPLET = 7
@@ -35,7 +36,21 @@ class Vimeo90KDataset(DatasetIndex):
         self.neighbors = neighbor_list(num_frame)
         self.random_reverse = bool(random_reverse)
         self.suffix = suffix
-        super().__init__([Sample(keys={}, paths={}, name=k) for k in keys])
+        self.sequences = keys if isinstance(keys, KeyTable) else KeyTable.from_strings(keys)
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def name(self, index: int) -> str:
+        return self.sequences[index] or str(index)
+
+    def fingerprint(self) -> str:
+        return f"{type(self).__name__}:{self.roles['lq']}:{self.sequences.digest()}"
+
+    @property
+    def samples(self) -> list[Sample]:
+        """Every sample as an object (slow for big indexes: for tests and small tools, not the pipeline)."""
+        return [Sample(keys={}, paths={}, name=k) for k in self.sequences.tolist()]
 
     def order(self, rng: np.random.Generator) -> tuple[int, ...]:
         """The LQ frame numbers of one sample, in output order (a fresh tuple: nothing shared changes)."""
@@ -44,12 +59,12 @@ class Vimeo90KDataset(DatasetIndex):
         return self.neighbors
 
     def keys_for(self, index: int, rng: np.random.Generator) -> dict[str, tuple[str, ...]]:
-        key, s = self.samples[index].name, self.suffix
+        key, s = self.sequences[index], self.suffix
         return {"gt": (f"{key}/im{GT_FRAME}{s}",), "lq": tuple(f"{key}/im{n}{s}" for n in self.order(rng))}
 
     def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
         """``key``: the sequence, ``clip/seq``, as BasicSR reports it."""
-        return {"key": [self.samples[int(i)].name for i in indices]}
+        return {"key": [self.sequences[int(i)] for i in indices]}
 
 
 def build_vimeo90k(cfg: DatasetConfig) -> tuple[Vimeo90KDataset, dict[str, Store]]:
@@ -66,7 +81,7 @@ def build_vimeo90k(cfg: DatasetConfig) -> tuple[Vimeo90KDataset, dict[str, Store
     stores = {"gt": open_store(backend, cfg["dataroot_gt"], "dataroot_gt"),
               "lq": open_store(backend, cfg["dataroot_lq"], "dataroot_lq")}
     dataset = Vimeo90KDataset(keys, num_frame, bool(cfg.get("random_reverse", False)), key_suffix(stores["gt"]))
-    require_samples(dataset.samples, meta)
+    require_samples(dataset, meta)
     require_lmdb_keys(stores["gt"], (f"{k}/im{GT_FRAME}" for k in keys), meta)
     require_lmdb_keys(stores["lq"], (f"{k}/im{n}" for k in keys for n in dataset.neighbors), meta)
     return dataset, stores

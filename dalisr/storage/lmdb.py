@@ -7,7 +7,7 @@ import os
 import threading
 
 from ..errors import DalisrError
-from ..formats.meta_info import MetaEntry, read_meta_info
+from ..formats.meta_info import MetaEntry, MetaTable, read_meta_table
 from .base import Store
 from .lmdb_pages import ValueMap, map_values
 
@@ -68,25 +68,36 @@ class LmdbStore(Store):
                 f"{role} '{self.path}' is not an LMDB (no data.mdb inside). "
                 "Fix: make it with `dalisr create-lmdb`, or set io_backend.type to disk for an image folder."
             )
+        self._table: MetaTable | None = None
         self._meta: list[MetaEntry] | None = None
 
     @property
     def meta_info_path(self) -> str:
         return os.path.join(self.path, "meta_info.txt")
 
-    def meta(self) -> list[MetaEntry]:
-        """The entries of ``meta_info.txt`` in file order."""
-        if self._meta is None:
+    def meta_table(self) -> MetaTable:
+        """``meta_info.txt`` in file order, compactly (read once per process, never pickled)."""
+        if self._table is None:
             if not os.path.isfile(self.meta_info_path):
                 raise DalisrError(
                     f"{self.describe()} has no meta_info.txt. Fix: write one with `dalisr meta-info {self.path}` "
                     "(BasicSR LMDBs always carry it)."
                 )
-            self._meta = read_meta_info(self.meta_info_path)
+            self._table = read_meta_table(self.meta_info_path)
+        return self._table
+
+    def meta(self) -> list[MetaEntry]:
+        """The entries of ``meta_info.txt`` in file order."""
+        if self._meta is None:
+            self._meta = self.meta_table().entries()
         return self._meta
 
     def keys(self) -> list[str]:
-        return sorted(entry.key for entry in self.meta())
+        return sorted(self.meta_table().keys())
+
+    def __getstate__(self) -> dict:
+        # the meta info stays behind: a worker only reads values, and a million entries would be copied into each
+        return {**self.__dict__, "_table": None, "_meta": None}
 
     def get(self, key: str) -> bytes:
         env = _open_env(self.path)
