@@ -93,11 +93,11 @@ def worker_pids(parent: int) -> list[int]:
 
 
 def child(args) -> None:
-    import dalisr  # noqa: F401 - imports are excluded from every figure
     import nvidia.dali  # noqa: F401
     import nvidia.dali.plugin.pytorch  # noqa: F401
     import torch  # noqa: F401
 
+    import dalisr  # noqa: F401 - imports are excluded from every figure
     from dalisr import build_dataloader
     from dalisr.config import load_dataset_options
     from dalisr.datasets import build_dataset
@@ -136,7 +136,7 @@ def child(args) -> None:
     print("RESULT " + json.dumps(out), flush=True)
 
 
-# -- the driver ----------------------------------------------------------------------------------------------------------
+# -- the driver ---------------------------------------------------------------------------------------------------
 def run_one(args, n: int, start: str) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--child", "--n", str(n), "--start", start,
            "--workers", str(args.workers), "--data", args.data]
@@ -171,7 +171,7 @@ def main() -> None:
         make_lmdb(n, args.data)
         print(f"data N={n}: ready ({time.perf_counter() - t0:.1f} s)", flush=True)
     runs = []
-    for r in range(args.repeat):
+    for _ in range(args.repeat):
         for n in args.n:
             for start in args.start:
                 res = run_one(args, n, start)
