@@ -13,6 +13,7 @@ from .errors import DalisrError
 from .graph import GraphSpec
 from .loader import DaliLoader
 from .page_cache import check_fits
+from .page_residency import check_resident, loader_files
 from .pipeline import RuntimeOptions
 from .sampling import EpochPlan
 
@@ -108,6 +109,7 @@ def build_dataloader(opt: Mapping | str | os.PathLike, device: str = "auto", sha
                      enlarge_ratio=cfg.get("dataset_enlarge_ratio", 1) if train else 1,
                      last_batch=cfg.get("last_batch", "drop" if train else "pad"))
     check_fits(s.path for s in stores.values() if getattr(s, "kind", "") == "lmdb")
+    check_resident(*loader_files(dataset, stores))
     loader = DaliLoader(dataset, stores, plan, graph_spec(cfg, device), runtime_options(cfg, device, batch_size),
                         origin=cfg.origin, on_error=cfg.get("on_error", "raise"))
     log.info("%s: %d samples, %d batches of %d per epoch on shard %d/%d, device %s", cfg.origin, len(dataset),

@@ -218,6 +218,8 @@ class ProfileReport:
     runtime: dict[str, Any]
     load_average: list[float]
     notes: list[str] = field(default_factory=list)
+    #: the page cache at the start: resident_fraction of the loader's files (sampled with mincore), bytes, ...
+    page_cache: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -301,11 +303,14 @@ def profile_loader(config, *, iters: int = 50, warmup: int = 5, device: str = "c
     """
     from .build import build_dataloader
     from .errors import DalisrError
+    from .page_residency import loader_files, residency
 
     if iters < 1 or warmup < 0:
         raise DalisrError(f"--iters must be at least 1 and --warmup 0 or more, got {iters} and {warmup}")
     stats_dir = tempfile.mkdtemp(prefix="dalisr-profile-")
     loader = build_dataloader(config, device=device, seed=seed, section=section)
+    found = residency(loader_files(loader.dataset, loader.stores)[0])
+    page_cache = found.to_dict() if found is not None else {}
     try:
         # before the pipeline exists (it is built on the first batch): the device memory it adds is its own
         gpu = GpuMemory(loader.runtime.device_id)
@@ -387,4 +392,5 @@ def profile_loader(config, *, iters: int = 50, warmup: int = 5, device: str = "c
         memory={"peak_rss_mb": round((main_hwm + workers_hwm) / _MB, 1), "main_hwm_mb": round(main_hwm / _MB, 1),
                 "workers_hwm_mb": round(workers_hwm / _MB, 1), "sampled_peak_rss_mb": round(monitor.peak_rss / _MB, 1),
                 **gpu_memory},
-        stages=stages, runtime=rt, load_average=[round(x, 2) for x in os.getloadavg()], notes=list(NOTES))
+        stages=stages, runtime=rt, load_average=[round(x, 2) for x in os.getloadavg()], notes=list(NOTES),
+        page_cache=page_cache)

@@ -71,7 +71,8 @@ class EpochPlan:
             order = np.random.default_rng([self.seed, epoch]).permutation(n)
         else:
             order = np.arange(n)
-        return order % self.num_samples
+        # int32 where it fits: every worker holds its shard's order, 4 bytes a sample rather than 8
+        return (order % self.num_samples).astype(np.int32 if n < 2**31 else np.int64, copy=False)
 
     def shard_indices(self, epoch: int) -> np.ndarray:
         """This shard's sample indices for the epoch: ``num_batches * batch_size`` of them."""

@@ -58,3 +58,57 @@ def test_warm_cache_command(sample_set, tmp_path):
     assert result.exit_code != 0 and "reads from memcached" in result.output, result.output
     result = CliRunner().invoke(main, ["warm-cache", "/no/such/dir"])
     assert result.exit_code != 0 and "/no/such/dir does not exist" in result.output
+
+
+# -- residency: what is in the page cache now (mincore over a bounded sample of pages) ---------------------------------
+def _evicted_file(tmp_path, size=8 << 20) -> str:
+    path = str(tmp_path / "data.bin")
+    with open(path, "wb") as f:
+        f.write(os.urandom(size))
+        f.flush()
+        os.fsync(f.fileno())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    return path
+
+
+def test_residency_warns_when_the_data_is_not_cached_and_names_the_fix(tmp_path, caplog):
+    from dalisr.page_residency import check_resident, file_residency, residency
+
+    path = _evicted_file(tmp_path)
+    found = residency([path])
+    if found is None or found.fraction > 0.2:
+        pytest.skip("this filesystem keeps the file cached after POSIX_FADV_DONTNEED")
+    resident, probed = file_residency(path)
+    assert probed == 256 and resident <= probed  # a bounded sample: 256 of the file's 2048 pages
+    with caplog.at_level("WARNING", logger="dalisr.page_residency"):
+        message = check_resident([path], min_bytes=0)
+    assert message is not None and "dalisr warm-cache" in message and "--codec raw" in message
+    assert "dalisr warm-cache" in caplog.text
+    assert check_resident([path]) is None  # 8 MB not cached is not worth a warning by default
+    with open(path, "rb") as f:
+        while f.read(1 << 20):
+            pass
+    assert residency([path]).fraction == 1.0 and check_resident([path], min_bytes=0) is None
+
+
+def test_loader_files_are_the_lmdbs_or_a_sample_of_the_folder(sample_set):
+    from dalisr.config import load_dataset_options
+    from dalisr.datasets import build_dataset
+    from dalisr.page_residency import loader_files
+
+    base = {"name": "t", "type": "PairedImageDataset", "phase": "train", "gt_size": 64, "scale": 4}
+    ds, stores = build_dataset(load_dataset_options({**base, "dataroot_gt": sample_set.gt_lmdb,
+                                                     "dataroot_lq": sample_set.lq_lmdb(4),
+                                                     "io_backend": {"type": "lmdb"}}))
+    files, scale = loader_files(ds, stores)
+    assert files == [os.path.join(sample_set.gt_lmdb, "data.mdb"), os.path.join(sample_set.lq_lmdb(4), "data.mdb")]
+    assert scale == 1.0
+    ds, stores = build_dataset(load_dataset_options({**base, "dataroot_gt": sample_set.gt_folder,
+                                                     "dataroot_lq": sample_set.lq_folder(4),
+                                                     "io_backend": {"type": "disk"}}))
+    files, scale = loader_files(ds, stores, max_files=4)
+    assert len(files) == 8 and all(os.path.isfile(f) for f in files) and scale == len(ds) / 4

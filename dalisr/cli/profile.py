@@ -27,6 +27,9 @@ def format_report(report) -> str:
         f"{mem['workers_hwm_mb']:.0f}; sampled {mem['sampled_peak_rss_mb']:.0f})"
         + ("" if mem.get("gpu_used_mb") is None else
            f"; GPU {mem['gpu_used_mb']:.0f} MB in use (PyTorch peak {mem['gpu_torch_peak_mb']:.0f})"),
+        *([f"  page cache    {r.page_cache['resident_fraction']:.0%} of the data resident at the start "
+           f"({r.page_cache['bytes'] / 1e6:.0f} MB in {r.page_cache['files']} files probed; "
+           "`dalisr warm-cache` reads it in)"] if r.page_cache else []),
         "  stages (per sample, in the workers' source):",
         f"    source      {st['source_ms_per_sample']:.3f} ms = store read {st['source_read_ms_per_sample']:.3f} + "
         f"decode/crop {st['source_decode_ms_per_sample']:.3f} + other {st['source_other_ms_per_sample']:.3f}",

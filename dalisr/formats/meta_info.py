@@ -137,6 +137,7 @@ def read_meta_table(path: str | os.PathLike) -> MetaTable:
     names: list[str] = []
     kinds: list[int] = []
     seen: dict[str, int] = {}
+    by_value: dict[tuple, int] = {}
     tails: list[tuple] = []
     add_name, add_kind = names.append, kinds.append
     for lineno, line in enumerate(lines, 1):
@@ -146,10 +147,12 @@ def read_meta_table(path: str | os.PathLike) -> MetaTable:
         add_name(tokens[0])
         tail = tokens[1] if len(tokens) > 1 else ""
         kind = seen.get(tail)
-        if kind is None:
+        if kind is None:  # a spelling not seen yet: parse (and check) it; equal values share a kind
             entry = parse_line(line, path, lineno)
-            kind = seen[tail] = len(tails)
-            tails.append((entry.shape, entry.level))
+            value = (entry.shape, entry.level)
+            kind = seen[tail] = by_value.setdefault(value, len(tails))
+            if kind == len(tails):
+                tails.append(value)
         add_kind(kind)
     return MetaTable(names, np.array(kinds, dtype=np.int32), tails)
 
