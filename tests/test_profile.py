@@ -59,6 +59,9 @@ def test_profile_command_writes_json_with_sane_numbers(sample_set, tmp_path):
     report = json.loads(out.read_text())
     _check(report, iters=3, batch_size=4)
     assert report["device"] == "cpu" and report["source"].startswith("png window")
+    # the sample LMDBs were just read: resident, measured on a bounded sample of their pages
+    assert report["page_cache"]["files"] == 2 and 0 < report["page_cache"]["probed_pages"] <= 2 * 256
+    assert 0.0 <= report["page_cache"]["resident_fraction"] <= 1.0 and "page cache" in result.output
 
 
 def test_profile_of_the_dali_decode_path_counts_whole_images(sample_set, tmp_path):

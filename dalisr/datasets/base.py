@@ -29,7 +29,10 @@ class DatasetIndex:
     """A dataset type's list of samples and how one becomes store keys.
 
     Picklable and free of open handles: it travels to DALI's workers. Video
-    datasets override :meth:`keys_for` to draw frames per sample.
+    datasets override :meth:`keys_for` to draw frames per sample. This base
+    keeps a list of :class:`Sample` objects, fine for small sets; the built-in
+    types keep compact arrays instead (:mod:`.keytable`, :mod:`.shared`), which
+    spawned workers map from one shared file rather than unpickle.
     """
 
     #: frames per role in one sample, in the order the source emits them
