@@ -62,15 +62,40 @@ def _device_id(device: str) -> int | None:
     return torch.cuda.current_device()
 
 
-def runtime_options(cfg: DatasetConfig, device: str, batch_size: int) -> RuntimeOptions:
-    """DALI's threads, workers and queues from BasicSR's loader options."""
+def workers_decode(cfg: DatasetConfig, dataset, stores: dict) -> bool:
+    """Whether DALI's Python workers will do the decoding (raw values; PNG training crops, row-wise):
+    DALI's own threads then only flip, normalise and collate."""
+    from .source_raw import store_codec
+
+    codecs = {store_codec(store) for store in stores.values()}
+    if "raw" in codecs:
+        return True
+    if codecs != {"png"} or cfg.phase != "train" or not cfg.get("gt_size") or not len(dataset):
+        return False
+    import numpy as np
+
+    role = next(iter(dataset.roles))
+    key = dataset.keys_for(0, np.random.default_rng(0))[role][0]
+    return getattr(stores[role], "kind", "") == "lmdb" or key.lower().endswith(".png")
+
+
+def runtime_options(cfg: DatasetConfig, device: str, batch_size: int, workers_decode: bool = False) -> RuntimeOptions:
+    """DALI's threads, workers and queues from BasicSR's loader options.
+
+    Defaults measured on 2 cores (BENCHMARKS.md, "Large datasets"): one
+    worker per core, and where the workers decode, half as many DALI threads
+    as cores (1 on 2 cores: PNG crops 112 vs 88 samples/s, 4.8 vs 5.1 ms CPU
+    a sample); where DALI decodes, its threads need the cores.
+    """
     cores = os.cpu_count() or 2
     workers = cfg.get("num_worker_per_gpu", min(4, cores))
+    # fewer workers than cores cannot carry the decoding: then DALI decodes, on its threads (png_window_pays)
+    threads = max(1, min(4, cores // 2)) if workers_decode and workers >= cores else max(1, min(4, cores))
     queue = 2
     if cfg.get("prefetch_mode") == "cpu":
         queue = max(1, cfg.get("num_prefetch_queue", 2))
     start = cfg.get("py_start_method") or ("spawn" if device == "gpu" else "fork")
-    return RuntimeOptions(batch_size=batch_size, num_threads=cfg.get("num_threads", max(1, min(4, cores))),
+    return RuntimeOptions(batch_size=batch_size, num_threads=cfg.get("num_threads", threads),
                           py_num_workers=workers, py_start_method=start, prefetch_queue_depth=queue,
                           device_id=_device_id(device))
 
@@ -110,7 +135,8 @@ def build_dataloader(opt: Mapping | str | os.PathLike, device: str = "auto", sha
                      last_batch=cfg.get("last_batch", "drop" if train else "pad"))
     check_fits(s.path for s in stores.values() if getattr(s, "kind", "") == "lmdb")
     check_resident(*loader_files(dataset, stores))
-    loader = DaliLoader(dataset, stores, plan, graph_spec(cfg, device), runtime_options(cfg, device, batch_size),
+    runtime = runtime_options(cfg, device, batch_size, workers_decode(cfg, dataset, stores))
+    loader = DaliLoader(dataset, stores, plan, graph_spec(cfg, device), runtime,
                         origin=cfg.origin, on_error=cfg.get("on_error", "raise"))
     log.info("%s: %d samples, %d batches of %d per epoch on shard %d/%d, device %s", cfg.origin, len(dataset),
              len(loader), batch_size, shard_id, num_shards, device)

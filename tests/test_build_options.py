@@ -43,3 +43,21 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(DalisrError, match="no CUDA device"):
             resolve_device("gpu")
+
+
+def test_thread_defaults_follow_who_decodes(sample_set, monkeypatch):
+    from dalisr.build import workers_decode
+    from dalisr.datasets import build_dataset
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    # measured on 2 cores: one worker per core, one DALI thread where the workers decode (BENCHMARKS.md)
+    assert runtime_options(_cfg(), "cpu", 8, workers_decode=True).num_threads == 1
+    assert runtime_options(_cfg(), "cpu", 8, workers_decode=True).py_num_workers == 2
+    assert runtime_options(_cfg(), "cpu", 8, workers_decode=False).num_threads == 2
+    assert runtime_options(_cfg(num_worker_per_gpu=1), "cpu", 8, workers_decode=True).num_threads == 2
+    assert runtime_options(_cfg(num_threads=3), "cpu", 8, workers_decode=True).num_threads == 3
+    lmdb = {"type": "PairedImageDataset", "dataroot_gt": sample_set.gt_lmdb, "dataroot_lq": sample_set.lq_lmdb(4),
+            "io_backend": {"type": "lmdb"}, "gt_size": 64, "scale": 4}
+    for extra, expected in (({"phase": "train"}, True), ({"phase": "val"}, False)):
+        cfg = load_dataset_options({**lmdb, **extra})
+        assert workers_decode(cfg, *build_dataset(cfg)) is expected
