@@ -63,13 +63,12 @@ def _device_id(device: str) -> int | None:
 
 
 def workers_decode(cfg: DatasetConfig, dataset, stores: dict) -> bool:
-    """Whether DALI's Python workers will do the decoding (raw values; PNG training crops, row-wise):
-    DALI's own threads then only flip, normalise and collate."""
+    """Whether DALI's Python workers will decode PNG training crops (row-wise): nearly all the work, DALI's
+    own threads then only flip, normalise and collate. (Raw values cost the workers so little that DALI's
+    threads carry half the work: there they stay as many as the cores.)"""
     from .source_raw import store_codec
 
     codecs = {store_codec(store) for store in stores.values()}
-    if "raw" in codecs:
-        return True
     if codecs != {"png"} or cfg.phase != "train" or not cfg.get("gt_size") or not len(dataset):
         return False
     import numpy as np
@@ -83,9 +82,9 @@ def runtime_options(cfg: DatasetConfig, device: str, batch_size: int, workers_de
     """DALI's threads, workers and queues from BasicSR's loader options.
 
     Defaults measured on 2 cores (BENCHMARKS.md, "Large datasets"): one
-    worker per core, and where the workers decode, half as many DALI threads
-    as cores (1 on 2 cores: PNG crops 112 vs 88 samples/s, 4.8 vs 5.1 ms CPU
-    a sample); where DALI decodes, its threads need the cores.
+    worker per core, and where the workers decode PNG crops, half as many DALI
+    threads as cores (1 on 2 cores: 112 vs 88 samples/s, 4.8 vs 5.1 ms CPU a
+    sample); where DALI decodes, or for raw values, its threads need the cores.
     """
     cores = os.cpu_count() or 2
     workers = cfg.get("num_worker_per_gpu", min(4, cores))
