@@ -67,12 +67,14 @@ class EpochPlan:
     def permutation(self, epoch: int) -> np.ndarray:
         """The whole epoch's order of sample indices, the same on every shard."""
         n = self.epoch_length
+        # int32 where it fits: every worker holds this order, 4 bytes a sample and no int64 temporaries
+        # (shuffling arange in place draws exactly what Generator.permutation(n) draws)
+        order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
         if self.shuffle:
-            order = np.random.default_rng([self.seed, epoch]).permutation(n)
-        else:
-            order = np.arange(n)
-        # int32 where it fits: every worker holds its shard's order, 4 bytes a sample rather than 8
-        return (order % self.num_samples).astype(np.int32 if n < 2**31 else np.int64, copy=False)
+            np.random.default_rng([self.seed, epoch]).shuffle(order)
+        if self.enlarge_ratio > 1:
+            np.remainder(order, self.num_samples, out=order)
+        return order
 
     def shard_indices(self, epoch: int) -> np.ndarray:
         """This shard's sample indices for the epoch: ``num_batches * batch_size`` of them."""

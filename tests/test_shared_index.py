@@ -153,3 +153,12 @@ def test_build_dataloader_imports_neither_torch_nor_torch_distributed(sample_set
     out = subprocess.run([sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("num_samples, enlarge", [(1000, 1), (333, 3), (8, 1)])
+def test_epoch_order_is_the_generators_permutation_in_int32(num_samples, enlarge):
+    plan = EpochPlan(num_samples=num_samples, batch_size=2, seed=7, enlarge_ratio=enlarge)
+    for epoch in (0, 5):
+        order = plan.permutation(epoch)
+        expected = np.random.default_rng([7, epoch]).permutation(num_samples * enlarge) % num_samples
+        assert order.dtype == np.int32 and np.array_equal(order, expected)
