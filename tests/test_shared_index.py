@@ -162,3 +162,16 @@ def test_epoch_order_is_the_generators_permutation_in_int32(num_samples, enlarge
         order = plan.permutation(epoch)
         expected = np.random.default_rng([7, epoch]).permutation(num_samples * enlarge) % num_samples
         assert order.dtype == np.int32 and np.array_equal(order, expected)
+
+
+def test_lmdb_meta_in_another_order_or_with_repeats_gives_the_same_samples(sample_set, tmp_path):
+    import shutil
+
+    base = build_dataset(load_dataset_options(opt(sample_set)))[0].samples
+    lq = tmp_path / "lq.lmdb"
+    shutil.copytree(sample_set.lq_lmdb(4), lq)
+    lines = (lq / "meta_info.txt").read_text().splitlines()
+    (lq / "meta_info.txt").write_text("\n".join(lines[::-1] + lines[:2]) + "\n")
+    dataset = build_dataset(load_dataset_options(opt(sample_set, dataroot_lq=str(lq))))[0]
+    assert dataset.samples == base  # sorted, each key once, shapes looked up per key
+    assert [s.shapes for s in base] == [{"gt": ((480, 480, 3),), "lq": ((120, 120, 3),)}] * len(base)

@@ -11,6 +11,7 @@ from .base import DatasetIndex, Sample
 from .ffhq import build_ffhq
 from .paired import build_paired
 from .reds import build_reds
+from .shared import collector_paused
 from .vimeo90k import build_vimeo90k
 
 BUILDERS: dict[str, Callable[[DatasetConfig], tuple[DatasetIndex, dict[str, Store]]]] = {
@@ -27,7 +28,8 @@ def build_dataset(cfg: DatasetConfig) -> tuple[DatasetIndex, dict[str, Store]]:
     if builder is None:
         raise DalisrError(f"{cfg.where('type')}: '{cfg.type}' has no dalisr pipeline yet. "
                           f"Fix: use one of {', '.join(BUILDERS)}")
-    return builder(cfg)
+    with collector_paused():  # a million short-lived objects must not set off full collections
+        return builder(cfg)
 
 
 __all__ = ["BUILDERS", "DatasetIndex", "Sample", "build_dataset"]
