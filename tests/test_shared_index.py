@@ -178,3 +178,40 @@ def test_lmdb_meta_in_another_order_or_with_repeats_gives_the_same_samples(sampl
     dataset = build_dataset(load_dataset_options(opt(sample_set, dataroot_lq=str(lq))))[0]
     assert dataset.samples == base  # sorted, each key once, shapes looked up per key
     assert [s.shapes for s in base] == [{"gt": ((480, 480, 3),), "lq": ((120, 120, 3),)}] * len(base)
+
+
+def test_paired_dataset_from_sample_objects_keeps_their_keys_and_paths():
+    from dalisr.datasets.paired import PairedDataset, make_sample
+
+    samples = [make_sample(f"g{i}.png", f"sub/l{i}x4.png", f"/gt/g{i}.png", f"/lq/sub/l{i}x4.png") for i in range(5)]
+    owner = PairedDataset(samples)  # the shared files live as long as the index that published them
+    dataset = pickle.loads(pickle.dumps(owner))
+    assert dataset.samples == samples and dataset.name(2) == "g2"
+    assert dataset.keys_for(3, None) == {"gt": ("g3.png",), "lq": ("sub/l3x4.png",)}
+    assert dataset.batch_fields([4, 0], None) == {"gt_path": ["/gt/g4.png", "/gt/g0.png"],
+                                                  "lq_path": ["/lq/sub/l4x4.png", "/lq/sub/l0x4.png"]}
+
+
+def test_a_list_rule_replaces_meta_info_file(sample_set, tmp_path):
+    from dalisr.datasets.paired import make_sample, paired_dataset
+
+    meta = tmp_path / "meta.txt"
+    meta.write_text("0001_s003.png (480,480,3)\n")
+    cfg = load_dataset_options(opt(sample_set, dataroot_gt=sample_set.gt_folder, dataroot_lq=sample_set.lq_folder(4),
+                                   io_backend={"type": "disk"}, meta_info_file=str(meta)))
+    assert [s.name for s in paired_dataset(cfg).samples] == ["0001_s003"]
+    rule = [make_sample("0001_s002.png", "0001_s002.png", "g", "l")]
+    assert paired_dataset(cfg, listed=lambda c: rule).samples == rule
+    assert len(paired_dataset(cfg, listed=lambda c: None)) == 8  # unset list file: the folder scan
+
+
+def test_shape_checks_name_the_first_bad_sample_or_gt_size(sample_set):
+    from dalisr.datasets.paired import check_shapes
+
+    dataset = build_dataset(load_dataset_options(opt(sample_set)))[0]
+    check_shapes(dataset, 4, 128, "w")
+    with pytest.raises(DalisrError, match="Scale mismatches for key '0001_s001' in w"):
+        check_shapes(dataset, 3, 96, "w")  # the first sample of all, as a per-sample loop finds it
+    for index in (dataset, dataset.samples):  # compact or objects: the same answer
+        with pytest.raises(DalisrError, match="gt_size 1024 is too large for every image of w.*at most 480"):
+            check_shapes(index, 4, 1024, "w")

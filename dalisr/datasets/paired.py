@@ -48,13 +48,22 @@ class PairedDataset(DatasetIndex):
     """GT and LQ images, one key each per sample; batches carry ``gt_path`` and ``lq_path``.
 
     ``filename_tmpl`` None: the LQ key is the GT key (LMDB). ``gt_root`` /
-    ``lq_root`` None: the paths are the keys (LMDB), else the keys joined to them.
+    ``lq_root`` None: the paths are the keys (LMDB), else the keys joined to
+    them. A list of :class:`Sample` (other paired types' list rules) is taken
+    too: its keys and paths are then stored as tables of their own.
     """
 
     roles = {"gt": 1, "lq": 1}
 
-    def __init__(self, gt_keys: KeyTable, *, filename_tmpl: str | None = None, gt_root: str | None = None,
-                 lq_root: str | None = None, shapes: Shapes | None = None) -> None:
+    def __init__(self, gt_keys: KeyTable | Sequence[Sample], *, filename_tmpl: str | None = None,
+                 gt_root: str | None = None, lq_root: str | None = None, shapes: Shapes | None = None) -> None:
+        self.lq_keys: KeyTable | None = None  # explicit LQ keys, where no rule derives them
+        self.path_tables: dict[str, KeyTable] | None = None  # explicit paths, likewise
+        if not isinstance(gt_keys, KeyTable):  # Sample objects
+            samples = list(gt_keys)
+            gt_keys = KeyTable.from_strings([s.keys["gt"][0] for s in samples])
+            self.lq_keys = KeyTable.from_strings([s.keys["lq"][0] for s in samples])
+            self.path_tables = {role: KeyTable.from_strings([s.paths[role] for s in samples]) for role in self.roles}
         self.gt_keys = gt_keys
         self.filename_tmpl = filename_tmpl
         self.roots = {"gt": gt_root, "lq": lq_root}
@@ -68,6 +77,8 @@ class PairedDataset(DatasetIndex):
 
     def pair(self, index: int) -> tuple[str, str]:
         gt = self.gt_keys[index]
+        if self.lq_keys is not None:
+            return gt, self.lq_keys[index]
         return gt, (gt if self.filename_tmpl is None else lq_key_of(gt, self.filename_tmpl))
 
     def keys_for(self, index: int, rng: np.random.Generator) -> dict[str, tuple[str, ...]]:
@@ -77,30 +88,41 @@ class PairedDataset(DatasetIndex):
     def name(self, index: int) -> str:
         return os.path.splitext(os.path.basename(self.gt_keys[index]))[0] or str(index)
 
-    def _path(self, role: str, key: str) -> str:
-        root = self.roots[role]
-        return key if root is None else os.path.join(root, key)
+    def paths(self, index: int) -> tuple[str, str]:
+        """(``gt_path``, ``lq_path``) of sample ``index`` as BasicSR reports them."""
+        if self.path_tables is not None:
+            return self.path_tables["gt"][index], self.path_tables["lq"][index]
+        keys = self.pair(index)
+        return tuple(k if self.roots[r] is None else os.path.join(self.roots[r], k) for r, k in zip(self.roots, keys))
 
     def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
-        pairs = [self.pair(int(i)) for i in indices]
-        return {"gt_path": [self._path("gt", g) for g, _ in pairs], "lq_path": [self._path("lq", q) for _, q in pairs]}
+        paths = [self.paths(int(i)) for i in indices]
+        return {"gt_path": [g for g, _ in paths], "lq_path": [q for _, q in paths]}
 
     def fingerprint(self) -> str:
-        """A hash of the samples' keys in order: a hash of the key table, no pass over Python strings."""
-        return f"{type(self).__name__}:{self.filename_tmpl}:{self.gt_keys.digest()}"
+        """A hash of the samples' keys in order: a hash of the key tables, no pass over Python strings."""
+        lq = self.filename_tmpl if self.lq_keys is None else self.lq_keys.digest()
+        return f"{type(self).__name__}:{lq}:{self.gt_keys.digest()}"
 
     def sample(self, index: int) -> Sample:
         gt, lq = self.pair(index)
+        gt_path, lq_path = self.paths(index)
         shapes = None
         if self._shapes is not None:
             shapes = {role: (tails[int(kinds[index])][0],) for role, (kinds, tails) in self._shapes.items()}
-        return Sample(keys={"gt": (gt,), "lq": (lq,)}, paths={"gt": self._path("gt", gt), "lq": self._path("lq", lq)},
-                      shapes=shapes, name=self.name(index))
+        return Sample(keys={"gt": (gt,), "lq": (lq,)}, paths={"gt": gt_path, "lq": lq_path}, shapes=shapes,
+                      name=self.name(index))
 
     @property
     def samples(self) -> list[Sample]:
         """Every sample as an object (slow for big indexes: for tests and small tools, not the pipeline)."""
         return [self.sample(i) for i in range(len(self))]
+
+
+def make_sample(gt_key: str, lq_key: str, gt_path: str, lq_path: str) -> Sample:
+    """One GT/LQ pair as an object (for other paired types' own list rules; ``PairedDataset`` takes a list)."""
+    return Sample(keys={"gt": (gt_key,), "lq": (lq_key,)}, paths={"gt": gt_path, "lq": lq_path},
+                  name=os.path.splitext(os.path.basename(gt_key))[0])
 
 
 def strictly_increasing(keys: list[str]) -> bool:
@@ -148,8 +170,14 @@ def _from_folders(cfg: DatasetConfig, gt: Store, lq: Store) -> PairedDataset:
                          lq_root=cfg["dataroot_lq"])
 
 
-def paired_dataset(cfg: DatasetConfig, stores: dict[str, Store] | None = None) -> PairedDataset:
-    """Samples in BasicSR's order: LMDB meta info, else ``meta_info_file``, else a folder scan."""
+#: another paired type's list rule: its samples from the options, or None where its list file is unset
+ListRule = Callable[[DatasetConfig], "list[Sample] | None"]
+
+
+def paired_dataset(cfg: DatasetConfig, stores: dict[str, Store] | None = None,
+                   listed: ListRule | None = None) -> PairedDataset:
+    """Samples in BasicSR's order: LMDB meta info, else ``meta_info_file`` (or the ``listed`` rule, which
+    replaces it), else a folder scan."""
     stores = stores or open_paired_stores(cfg)
     gt, lq = stores["gt"], stores["lq"]
     with collector_paused():
@@ -157,6 +185,9 @@ def paired_dataset(cfg: DatasetConfig, stores: dict[str, Store] | None = None) -
             dataset = _from_lmdb(gt, lq)
         elif isinstance(gt, LmdbStore) or isinstance(lq, LmdbStore):
             raise DalisrError(f"dataroot_gt and dataroot_lq must use the same backend in {cfg.origin}")
+        elif listed is not None:
+            samples = listed(cfg)
+            dataset = PairedDataset(samples) if samples is not None else _from_folders(cfg, gt, lq)
         elif cfg.get("meta_info_file"):
             dataset = _from_meta_info_file(cfg)
         else:
@@ -165,26 +196,49 @@ def paired_dataset(cfg: DatasetConfig, stores: dict[str, Store] | None = None) -
     return dataset
 
 
-def paired_index(cfg: DatasetConfig, stores: dict[str, Store] | None = None) -> list[Sample]:
+def paired_index(cfg: DatasetConfig, stores: dict[str, Store] | None = None,
+                 listed: ListRule | None = None) -> list[Sample]:
     """The samples of :func:`paired_dataset` as objects (for tests and small tools)."""
-    return paired_dataset(cfg, stores).samples
+    return paired_dataset(cfg, stores, listed).samples
 
 
-def check_shapes(dataset: PairedDataset, scale: int, gt_size: int | None, where: str) -> None:
+def _gt_size_fits_some(lq_shapes: list[tuple], scale: int, gt_size: int | None, where: str) -> None:
+    """A ``gt_size`` larger than every image is said as such (pointing at gt_size), not as the first image to
+    remove (the same check as on the ``faults`` branch, over distinct shapes)."""
+    if gt_size is None or not lq_shapes:
+        return
+    patch = gt_size // scale
+    if all(h < patch or w < patch for h, w, *_ in lq_shapes):
+        largest = max(min(h, w) for h, w, *_ in lq_shapes)
+        raise DalisrError(
+            f"gt_size {gt_size} is too large for every image of {where}: its LQ patch would be {patch} px "
+            f"(gt_size / scale {scale}) but no LQ image has both sides that long (the longest short side is "
+            f"{largest} px). Fix: set gt_size to at most {largest * scale}")
+
+
+def check_shapes(dataset: PairedDataset | Sequence[Sample], scale: int, gt_size: int | None, where: str) -> None:
     """Scale and size checks from meta info shapes, before any pipeline starts.
 
     Checked once per distinct (GT shape, LQ shape) pair, in sample order, so
     the first bad sample is the one named, as a check of every sample would.
     """
+    if not isinstance(dataset, PairedDataset):  # Sample objects (other paired types)
+        known = [s for s in dataset if s.shapes and s.shapes["gt"][0] is not None and s.shapes["lq"][0] is not None]
+        _gt_size_fits_some([s.shapes["lq"][0] for s in known], scale, gt_size, where)
+        for s in known:
+            (hg, wg, *_), (hl, wl, *_) = s.shapes["gt"][0], s.shapes["lq"][0]
+            check_pair_shapes((hg, wg), (hl, wl), s.keys["lq"][0], where, scale, gt_size)
+        return
     if dataset._shapes is None:
         return
     (gt_kinds, gt_tails), (lq_kinds, lq_tails) = dataset._shapes["gt"], dataset._shapes["lq"]
-    pairs = gt_kinds.astype(np.int64) * max(1, len(lq_tails)) + lq_kinds
-    distinct, first = np.unique(pairs, return_index=True)
-    for pair, at in sorted(zip(distinct.tolist(), first.tolist()), key=lambda x: x[1]):
-        g, q = gt_tails[pair // max(1, len(lq_tails))][0], lq_tails[pair % max(1, len(lq_tails))][0]
-        if g is None or q is None:
-            continue
+    width = max(1, len(lq_tails))
+    distinct, first = np.unique(gt_kinds.astype(np.int64) * width + lq_kinds, return_index=True)
+    pairs = [(gt_tails[p // width][0], lq_tails[p % width][0], at)
+             for p, at in sorted(zip(distinct.tolist(), first.tolist()), key=lambda x: x[1])]
+    pairs = [(g, q, at) for g, q, at in pairs if g is not None and q is not None]
+    _gt_size_fits_some([q for _, q, _ in pairs], scale, gt_size, where)
+    for g, q, at in pairs:
         check_pair_shapes((g[0], g[1]), (q[0], q[1]), dataset.pair(at)[1], where, scale, gt_size)
 
 

@@ -134,6 +134,9 @@ def read_meta_table(path: str | os.PathLike) -> MetaTable:
             lines = f.read().split("\n")
     except FileNotFoundError:
         raise DalisrError(f"meta info file {path} does not exist") from None
+    except OSError as exc:
+        raise DalisrError(f"meta info file {path} cannot be read: {exc.strerror or exc}. "
+                          "Fix: give this user read permission, or check the disk") from None
     names: list[str] = []
     kinds: list[int] = []
     seen: dict[str, int] = {}
