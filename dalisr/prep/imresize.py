@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import DalisrError
 from ..formats.codec import encode_png
+from ..safe_output import tree_bytes
 from .files import list_images, read_image, staged_folder, write_bytes
 from .pool import ordered_map
 
@@ -151,7 +152,8 @@ def make_lr(hr_folder: str, lr_folder: str, *, scale: int = 4, compress_level: i
         seen[name] = rel
     os.makedirs(os.path.dirname(os.path.abspath(lr_folder)), exist_ok=True)
     result = MakeLrResult()
-    with staged_folder(lr_folder, overwrite) as tmp:
+    expected = tree_bytes([os.path.join(hr_folder, rel) for rel in files]) // (scale * scale)
+    with staged_folder(lr_folder, overwrite, expected_bytes=expected) as tmp:
         jobs = [(os.path.join(hr_folder, rel), os.path.join(tmp, lr_name(rel, suffix)), scale, compress_level)
                 for rel in files]
         for src, divisible in ordered_map(_lr_one, jobs, workers):
