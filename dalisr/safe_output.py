@@ -115,6 +115,8 @@ def remove_quietly(path: str) -> None:
 
 
 def _mb(n: float) -> str:
+    if n < 1e6:
+        return f"{n / 1e3:.0f} KB"
     return f"{n / 1e6:.1f} MB" if n < 1e9 else f"{n / 1e9:.2f} GB"
 
 
@@ -144,18 +146,24 @@ def is_disk_error(exc: BaseException) -> bool:
         os.strerror(code) in text for code in _DISK_ERRNOS)
 
 
-def disk_error(exc: BaseException, out: str, needed: int | None, written: int | None = None) -> DalisrError:
-    """A full or failing disk while writing ``out``, as one message: what happened and the space needed."""
+def disk_error(exc: BaseException, out: str, needed: int | None, written: int | None = None,
+               items: str = "") -> DalisrError:
+    """A full or failing disk while writing ``out``, as one message: what happened and the space needed.
+
+    ``needed`` is the estimate made before writing, ``written`` what had been
+    written (or was to be written) when the disk refused: the space needed is
+    at least the larger of the two.
+    """
     folder = os.path.dirname(os.path.abspath(out))
     try:
-        free = f"{_mb(free_bytes(folder))} free now"
+        free = f"{_mb(free_bytes(folder))} free there now"
     except OSError:
         free = "free space unknown"
     cause = getattr(exc, "strerror", None) or str(exc).split(":")[-1].strip() or type(exc).__name__
-    done = f" after {written} of the items" if written is not None else ""
-    size = f"it needs about {_mb(needed)}" if needed else "see how much it needs with df"
+    need = max(needed or 0, written or 0)
+    size = f"the output needs more than {_mb(need)}" if need else "see how much it needs with df"
     return DalisrError(
-        f"writing {out} failed{done}: {cause} (the disk is full or failing; {size}, {free} on {folder}). "
+        f"writing {out} failed{items}: {cause}: the disk is full or failing ({size}; {free} on {folder}). "
         "Nothing was left at the output. Fix: free space (or write elsewhere) and run again")
 
 

@@ -49,6 +49,7 @@ class LmdbWriter:
         self.entries: list[MetaEntry] = []
         self._pending: list[tuple[bytes, bytes]] = []
         self._keys: set[str] = set()
+        self.value_bytes = 0
         self._env = None
 
     def __enter__(self) -> LmdbWriter:
@@ -68,7 +69,7 @@ class LmdbWriter:
         except lmdb.Error as exc:
             remove_quietly(self.tmp)
             if is_disk_error(exc):
-                raise disk_error(exc, self.out, self.expected_bytes, 0) from None
+                raise disk_error(exc, self.out, self.expected_bytes) from None
             raise DalisrError(f"cannot create the LMDB {self.tmp}: {exc}") from None
         return self
 
@@ -83,6 +84,7 @@ class LmdbWriter:
             raise DalisrError(f"key '{key}' is written twice into {self.out}: two inputs map to the same key")
         self._keys.add(key)
         self._pending.append((raw_key, value))
+        self.value_bytes += len(value)
         self.entries.append(MetaEntry(name or key, shape, level))
         if len(self._pending) >= self.batch:
             self._flush()
@@ -115,11 +117,13 @@ class LmdbWriter:
         except BaseException as late:  # the final flush, sync, meta write or rename failed, or Ctrl-C came
             self._abandon()
             if is_disk_error(late):
-                raise disk_error(late, self.out, self.expected_bytes, len(self.entries)) from None
+                raise disk_error(late, self.out, self.expected_bytes, self.value_bytes,
+                                 f" while committing its {len(self.entries)} values") from None
             raise
         self._abandon()
         if exc is not None and is_disk_error(exc):
-            raise disk_error(exc, self.out, self.expected_bytes, len(self.entries) - len(self._pending)) from None
+            raise disk_error(exc, self.out, self.expected_bytes, self.value_bytes,
+                             f" after {len(self.entries)} values") from None
 
     def _abandon(self) -> None:
         try:

@@ -95,6 +95,18 @@ def check_output(out: str | os.PathLike, overwrite: bool) -> str:
     return out
 
 
+def folder_bytes(folder: str) -> int:
+    """Bytes in the files in and below ``folder``."""
+    total = 0
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            try:
+                total += os.path.getsize(os.path.join(parent, name))
+            except OSError:
+                pass
+    return total
+
+
 @contextlib.contextmanager
 def staged_folder(out: str | os.PathLike, overwrite: bool = False, expected_bytes: int | None = None) -> Iterator[str]:
     """Yield a temp folder beside ``out`` that becomes ``out`` only if the block succeeds.
@@ -114,9 +126,10 @@ def staged_folder(out: str | os.PathLike, overwrite: bool = False, expected_byte
         os.makedirs(tmp)
         yield tmp
     except BaseException as exc:
+        written = folder_bytes(tmp) if is_disk_error(exc) else 0
         remove_quietly(tmp)
         if is_disk_error(exc):
-            raise disk_error(exc, out, expected_bytes) from None
+            raise disk_error(exc, out, expected_bytes, written) from None
         raise
     try:
         if os.path.lexists(out):
