@@ -44,7 +44,8 @@ def flat_pngs(folder, count: int, size: int) -> None:
     """Tiny files (PNG level 9 of flat colour) whose level-0 re-encoding is large."""
     folder.mkdir()
     for i in range(count):
-        cv2.imwrite(str(folder / f"{i:03d}.png"), np.full((size, size, 3), i, np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        img = np.full((size, size, 3), i, np.uint8)
+        cv2.imwrite(str(folder / f"{i:03d}.png"), img, [cv2.IMWRITE_PNG_COMPRESSION, 9])
 
 
 def finish(proc) -> tuple[int, str]:
