@@ -17,6 +17,7 @@ from .pipeline import RuntimeOptions, build_pipeline, output_names
 from .sampling import EpochPlan
 from .source import SampleSource, key_rng
 from .storage import Store
+from .watchdog import WorkerWatchdog, started_processes
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class DaliLoader:
         self._iter = None
         self._pipe_at: tuple[int, int] | None = None  # (epoch, batch) the running pipeline delivers next
         self._indices: tuple[int, np.ndarray] | None = None
+        self._watchdog: WorkerWatchdog | None = None
 
     # -- public API -----------------------------------------------------------
     def __len__(self) -> int:
@@ -95,7 +97,8 @@ class DaliLoader:
         self._ensure_pipeline()
         while self.batch < self.plan.num_batches:
             try:
-                out = next(self._iter)
+                with self._watchdog.armed():
+                    out = next(self._iter)
             except StopIteration:
                 raise DalisrError(
                     f"the pipeline ended epoch {self.epoch} after {self.batch} of {self.plan.num_batches} batches"
@@ -104,8 +107,9 @@ class DaliLoader:
                 self.close()
                 raise
             except Exception as exc:  # DALI wraps worker and decoder errors; say which sample
+                died = self._watchdog.check()  # DALI may notice a dead worker first
                 self.close()
-                raise self._explain(exc) from None
+                raise (died or self._explain(exc)) from None
             batch = self._to_batch(out[0])
             self.batch += 1
             self._pipe_at = (self.epoch, self.batch)
@@ -117,6 +121,9 @@ class DaliLoader:
     def close(self) -> None:
         """Stop DALI's worker processes and threads now (also on ``del`` and at exit)."""
         self._iter = None
+        dog, self._watchdog = self._watchdog, None
+        if dog is not None:
+            dog.stop()
         pipe, self._pipe = self._pipe, None
         self._pipe_at = None
         if pipe is not None:
@@ -157,7 +164,8 @@ class DaliLoader:
             # crop fractions and flip bits are always emitted, used or not (val phase, no augmentation)
             warnings.filterwarnings("ignore", message="The external source node")
             self._pipe = build_pipeline(source, self.spec, self.runtime)
-            self._pipe.build()
+            _, workers = started_processes(self._pipe.build)
+        self._watchdog = WorkerWatchdog(workers, self.origin)
         self._iter = DALIGenericIterator(self._pipe, output_names(self.dataset.roles), auto_reset=False,
                                          prepare_first_batch=False)
         self._pipe_at = (self.epoch, self.batch)
@@ -166,7 +174,8 @@ class DaliLoader:
 
     def _finish_epoch(self) -> None:
         try:
-            next(self._iter)
+            with self._watchdog.armed():
+                next(self._iter)
         except StopIteration:
             self._iter.reset()
             self._pipe_at = (self.epoch + 1, 0)
