@@ -180,3 +180,16 @@ def test_a_rerun_removes_what_a_killed_run_left(tmp_path, command):
     assert rerun.returncode == 0, err
     assert not any(os.path.exists(p) for p in left)
     assert "left by an interrupted earlier run" in err
+
+
+def test_a_file_name_with_a_space_is_refused_before_writing(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("001.png", "0 03.png"):
+        cv2.imwrite(str(src / name), np.zeros((8, 8, 3), np.uint8))
+    out = tmp_path / "x.lmdb"
+    proc = dalisr("create-lmdb", src, out, "-j", 1)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "'0 03.png'" in err and "contain spaces" in err and "rename" in err
+    assert os.listdir(tmp_path) == ["in"]

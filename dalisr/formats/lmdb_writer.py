@@ -80,6 +80,9 @@ class LmdbWriter:
             raw_key = key.encode("ascii")
         except UnicodeEncodeError:
             raise DalisrError(f"LMDB key '{key}' is not ASCII (BasicSR's keys must be). Fix: rename the file") from None
+        if any(ch.isspace() for ch in key):
+            raise DalisrError(f"LMDB key '{key}' contains whitespace, which BasicSR's meta_info.txt cannot hold. "
+                              "Fix: rename the file without spaces")
         if key in self._keys:
             raise DalisrError(f"key '{key}' is written twice into {self.out}: two inputs map to the same key")
         self._keys.add(key)

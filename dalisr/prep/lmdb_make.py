@@ -89,6 +89,25 @@ def _encode_one(job: tuple[str, str, int]) -> tuple[bytes, tuple[int, int, int],
     return value, image_shape(img), meta_level
 
 
+def check_key_names(items: list[LmdbItem], input_folder: str, limit: int = 5) -> None:
+    """Refuse, before anything is written, names that BasicSR's meta_info.txt cannot hold.
+
+    Its lines are split on whitespace (a space in a name breaks every reader)
+    and its keys must be ASCII.
+    """
+    spaced = [it.path for it in items if any(ch.isspace() for ch in it.key)]
+    if spaced:
+        raise DalisrError(
+            f"{len(spaced)} file name(s) in {input_folder} contain spaces, which BasicSR's meta_info.txt cannot "
+            f"hold (first: {', '.join(repr(p) for p in spaced[:limit])}). Nothing was written. "
+            "Fix: rename them without spaces (e.g. replace spaces by '_')")
+    foreign = [it.path for it in items if not it.key.isascii()]
+    if foreign:
+        raise DalisrError(
+            f"{len(foreign)} file name(s) in {input_folder} are not ASCII (BasicSR's keys must be; first: "
+            f"{', '.join(repr(p) for p in foreign[:limit])}). Nothing was written. Fix: rename them")
+
+
 LMDB_VALUE_OVERHEAD = 4096  # a value over a page takes whole overflow pages, plus its branch entry
 
 
@@ -129,6 +148,7 @@ def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compre
         raise DalisrError(f"nothing to write from {input_folder}")
     if codec not in CODECS:
         raise DalisrError(f"--codec '{codec}' is not one of {', '.join(CODECS)}")
+    check_key_names(items, input_folder)
     group_shape: dict[str, tuple[tuple[int, int, int], str]] = {}
     jobs = [(os.path.join(input_folder, it.path), codec, compress_level) for it in items]
     with LmdbWriter(output, batch=batch, overwrite=overwrite,
