@@ -77,9 +77,14 @@ class DaliLoader:
         """Where the loader stands: restoring it yields exactly the batches not yet handed out."""
         return {"version": _STATE_VERSION, "epoch": self.epoch, "batch": self.batch, "seed": self.plan.seed,
                 "num_samples": self.plan.num_samples, "batch_size": self.plan.batch_size,
-                "shard_id": self.plan.shard_id, "num_shards": self.plan.num_shards}
+                "shard_id": self.plan.shard_id, "num_shards": self.plan.num_shards,
+                "dataset": self.dataset.fingerprint()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict) or not {"epoch", "batch"} <= state.keys():
+            raise DalisrError(
+                f"loader state must be the dict loader.state_dict() returned, got {type(state).__name__}. "
+                "Fix: save loader.state_dict() in the checkpoint and pass that back")
         for key in ("seed", "num_samples", "batch_size", "num_shards"):
             mine = getattr(self.plan, key)
             if state.get(key) != mine:
@@ -87,6 +92,10 @@ class DaliLoader:
                     f"loader state does not fit this loader: {key} was {state.get(key)}, is {mine}. "
                     "Fix: resume with the same dataset, seed, batch size and world size"
                 )
+        if "dataset" in state and state["dataset"] != self.dataset.fingerprint():
+            raise DalisrError(
+                f"loader state was saved with another dataset ({self.origin} holds other samples, though as many). "
+                "Fix: resume with the dataset of the checkpoint (same dataroots, meta info and keys)")
         self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
         if self.batch >= self.plan.num_batches:
             self.epoch, self.batch = self.epoch + 1, 0
