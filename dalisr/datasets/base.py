@@ -111,7 +111,7 @@ def check_pair_shapes(gt_hw: tuple[int, int], lq_hw: tuple[int, int], key: str, 
         if qh < patch or qw < patch:
             raise DalisrError(
                 f"LQ ({qh}, {qw}) of key '{key}' in {where} is smaller than the patch size "
-                f"({patch}, {patch}) = gt_size {gt_size} / scale {scale}. Please remove {key}"
+                f"({patch}, {patch}) = gt_size {gt_size} / scale {scale}. Please remove {key} (or lower gt_size)"
             )
 
 

@@ -86,7 +86,21 @@ class PairedDataset(DatasetIndex):
 
 
 def check_shapes(samples: list[Sample], scale: int, gt_size: int | None, where: str) -> None:
-    """Scale and size checks from meta info shapes, before any pipeline starts."""
+    """Scale and size checks from meta info shapes, before any pipeline starts.
+
+    A ``gt_size`` larger than every image is said as such (pointing at gt_size),
+    not as the first image to remove.
+    """
+    if gt_size is not None:
+        known = [s.shapes["lq"][0] for s in samples
+                 if s.shapes and s.shapes["gt"][0] is not None and s.shapes["lq"][0] is not None]
+        patch = gt_size // scale
+        if known and all(h < patch or w < patch for h, w, *_ in known):
+            largest = max(min(h, w) for h, w, *_ in known)
+            raise DalisrError(
+                f"gt_size {gt_size} is too large for every image of {where}: its LQ patch would be {patch} px "
+                f"(gt_size / scale {scale}) but no LQ image has both sides that long (the longest short side is "
+                f"{largest} px). Fix: set gt_size to at most {largest * scale}")
     for s in samples:
         if not s.shapes or s.shapes["gt"][0] is None or s.shapes["lq"][0] is None:
             continue
