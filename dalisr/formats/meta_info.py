@@ -91,6 +91,9 @@ def read_meta_info(path: str | os.PathLike) -> list[MetaEntry]:
             lines = f.readlines()
     except FileNotFoundError:
         raise DalisrError(f"meta info file {path} does not exist") from None
+    except OSError as exc:
+        raise DalisrError(f"meta info file {path} cannot be read: {exc.strerror or exc}. "
+                          "Fix: give this user read permission, or check the disk") from None
     entries = [parse_line(line, path, i + 1) for i, line in enumerate(lines) if line.strip()]
     return entries
 

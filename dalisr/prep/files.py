@@ -50,7 +50,11 @@ def list_images(folder: str | os.PathLike, *, recursive: bool = False,
                 elif entry.name.lower().endswith(extensions):
                     found.append(rel)
 
-    scan("")
+    try:
+        scan("")
+    except OSError as exc:
+        raise DalisrError(f"cannot list {what} {getattr(exc, 'filename', None) or folder}: "
+                          f"{exc.strerror or exc}. Fix: give this user read permission, or check the disk") from None
     if not found:
         kinds = "/".join(e.lstrip(".") for e in extensions)
         where = "in or below" if recursive else "directly in"
