@@ -231,28 +231,18 @@ class DaliLoader:
                            f"{text.strip().splitlines()[0] if text.strip() else type(exc).__name__}")
 
     def _undecodable(self, batch: int) -> list[str]:
-        """Which samples of ``batch`` (this epoch) do not decode: checked with OpenCV, key by key."""
-        import cv2
+        """Which samples of ``batch`` (this epoch) do not decode: checked with OpenCV, key by key.
+
+        The stores are read in a child process (:mod:`.explain`): a data.mdb
+        truncated in place would kill this one with SIGBUS.
+        """
+        from .explain import undecodable
 
         first = batch * self.plan.batch_size
         indices = self._epoch_indices()[first:first + self.plan.batch_size]
-        found = []
+        keys = []
         for position, index in enumerate(indices):
-            keys = self.dataset.keys_for(int(index), key_rng(self.plan.seed, self.epoch,
-                                                             self.plan.position(batch, position)))
-            for role, role_keys in keys.items():
-                for key in role_keys:
-                    store = self.stores[role]
-                    try:
-                        data = store.get(key)
-                    except DalisrError as err:
-                        found.append(str(err))
-                        continue
-                    try:
-                        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
-                    except cv2.error:
-                        img = None
-                    if img is None:
-                        found.append(f"key '{key}' in {store.describe()} does not decode as an image "
-                                     f"({len(data)} bytes). Fix: re-create it from the source image")
-        return found
+            sample = self.dataset.keys_for(int(index), key_rng(self.plan.seed, self.epoch,
+                                                               self.plan.position(batch, position)))
+            keys += [(role, key) for role, role_keys in sample.items() for key in role_keys]
+        return undecodable(self.stores, keys)

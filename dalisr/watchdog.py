@@ -54,6 +54,15 @@ def _exit_text(exitcode: int | None) -> str:
     return f"exit status {exitcode}"
 
 
+def _likely_cause(exitcode: int | None) -> str:
+    if exitcode == -signal.SIGBUS:
+        return ("a memory-mapped file it read (an LMDB's data.mdb) was truncated or changed while in use, or its "
+                "disk failed. Fix: re-create or re-copy the LMDB, and do not rewrite it while training")
+    oom = "most likely the out-of-memory killer (see dmesg). " if exitcode == -signal.SIGKILL else ""
+    return (f"{oom}Fix: lower num_worker_per_gpu, batch_size_per_gpu or num_prefetch_queue, "
+            "or give the job more memory")
+
+
 def _on_wake(signum, frame) -> None:
     for dog in list(_ARMED):
         if dog.failure is not None:
@@ -84,10 +93,8 @@ class WorkerWatchdog:
             return
         proc = sentinels[ready[0]]
         proc.join(1)
-        self.failure = DalisrError(
-            f"a DALI worker process (pid {proc.pid}) of {self.what} died ({_exit_text(proc.exitcode)}); "
-            f"{'most likely the out-of-memory killer (see dmesg). ' if proc.exitcode == -signal.SIGKILL else ''}"
-            "Fix: lower num_worker_per_gpu, batch_size_per_gpu or num_prefetch_queue, or give the job more memory")
+        self.failure = DalisrError(f"a DALI worker process (pid {proc.pid}) of {self.what} died "
+                                   f"({_exit_text(proc.exitcode)}); {_likely_cause(proc.exitcode)}")
         log.error("%s", self.failure)
         if self._main is not None and self in _ARMED:
             signal.pthread_kill(self._main, WAKE_SIGNAL)

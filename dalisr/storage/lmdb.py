@@ -98,9 +98,16 @@ class LmdbStore(Store):
         return sorted(entry.key for entry in self.meta())
 
     def get(self, key: str) -> bytes:
+        import lmdb
+
         env = _open_env(self.path)
-        with env.begin(write=False, buffers=False) as txn:
-            value = txn.get(key.encode("ascii"))
+        try:
+            with env.begin(write=False, buffers=False) as txn:
+                value = txn.get(key.encode("ascii"))
+        except lmdb.Error as exc:  # MDB_CORRUPTED, MDB_PAGE_NOTFOUND, ...: the file, not the key
+            raise DalisrError(
+                f"key '{key}' in {self.describe()} cannot be read: {exc}. data.mdb is damaged or was changed while "
+                "in use. Fix: re-create the LMDB (dalisr create-lmdb) or re-copy it") from None
         if value is None:
             raise DalisrError(
                 f"key '{key}' not found in {self.describe()}. "
