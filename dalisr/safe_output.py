@@ -67,15 +67,33 @@ def signals_as_exceptions() -> Iterator[None]:
 
 @contextlib.contextmanager
 def deferred_signals() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM back during cleanup; they arrive when the block ends."""
+    """Hold Ctrl-C, SIGTERM and SIGHUP back during cleanup; they take effect when the block ends.
+
+    Masking the signal in the main thread is not enough (the kernel then hands it to
+    another thread, and Python still runs its handler in the main thread), so the
+    handlers are swapped for one that only records the signal, and it is raised again
+    once the old handlers are back.
+    """
     if not _in_main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+    caught: list[int] = []
+
+    def record(signum, frame):
+        caught.append(signum)
+
+    saved = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        old = signal.getsignal(sig)
+        if old is not None and old is not signal.SIG_IGN:
+            saved[sig] = signal.signal(sig, record)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, old in saved.items():
+            signal.signal(sig, old)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 def staging_name(out: str, pid: int | None = None) -> str:
