@@ -77,3 +77,46 @@ def test_the_watchdog_finds_dalis_workers(sample_set):
     assert dog.failure is None  # closing on purpose is no failure
     _, none = started_processes(lambda: None)
     assert none == []
+
+
+LOCK_SCRIPT = textwrap.dedent("""
+    import multiprocessing as mp, os, signal, time
+    from dalisr.errors import DalisrError
+    from dalisr.watchdog import WorkerWatchdog
+
+    def hold(lock, ready):
+        lock.acquire()
+        ready.set()
+        time.sleep(600)
+
+    if __name__ == "__main__":
+        ctx = mp.get_context("fork")
+        lock, ready = ctx.Lock(), ctx.Event()
+        worker = ctx.Process(target=hold, args=(lock, ready))
+        worker.start()
+        ready.wait()
+        dog = WorkerWatchdog([worker], "a test")
+        os.kill(worker.pid, signal.SIGKILL)  # it dies holding the lock, as a DALI worker in a queue's get
+        try:
+            with dog.armed():
+                lock.acquire()  # what DALI's shared queue put does: waits forever without the watchdog
+        except DalisrError as exc:
+            print("RAISED", exc, flush=True)
+        dog.stop()
+""")
+
+
+def test_the_watchdog_wakes_a_main_thread_waiting_for_a_dead_workers_lock(tmp_path):
+    script = tmp_path / "lock.py"
+    script.write_text(LOCK_SCRIPT)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__))),
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        pytest.fail("the main thread stayed blocked on the dead worker's lock")
+    assert proc.returncode == 0, err
+    assert "RAISED" in out and "killed by SIGKILL" in out and "num_worker_per_gpu" in out
