@@ -91,8 +91,11 @@ class WorkerWatchdog:
         ready = mpc.wait([*sentinels, self._stop_r])
         if self._stop_r in ready:
             return
-        proc = sentinels[ready[0]]
-        proc.join(1)
+        dead = [sentinels[s] for s in ready if s in sentinels]
+        for proc in dead:
+            proc.join(1)
+        # DALI's own observer SIGTERMs the others once one dies: name the one that died first
+        proc = next((p for p in dead if p.exitcode not in (None, 0, -signal.SIGTERM)), dead[0])
         self.failure = DalisrError(f"a DALI worker process (pid {proc.pid}) of {self.what} died "
                                    f"({_exit_text(proc.exitcode)}); {_likely_cause(proc.exitcode)}")
         log.error("%s", self.failure)
