@@ -193,3 +193,36 @@ def test_a_file_name_with_a_space_is_refused_before_writing(tmp_path):
     assert proc.returncode == 1
     assert "'0 03.png'" in err and "contain spaces" in err and "rename" in err
     assert os.listdir(tmp_path) == ["in"]
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.parametrize("save_as", ["folder", "lmdb"])
+def test_tfrecords_to_images_removes_leftovers_of_a_killed_run(tmp_path, save_as):
+    from tests.test_prep_tfrecord import ffhq_record, rgb_images, run
+
+    path = tmp_path / "ffhq-r05.tfrecords"
+    path.write_bytes(b"".join(ffhq_record(img) for img in rgb_images(2, 32)))
+    out = tmp_path / ("faces.lmdb" if save_as == "lmdb" else "faces")
+    stale = tmp_path / (f"{out.name}.partial-{dead_pid()}" if save_as == "lmdb" else f".faces.partial-{dead_pid()}")
+    stale.mkdir()
+    (stale / "data.mdb").write_bytes(b"half")
+    result = run("tfrecords-to-images", str(path), out, "--log-resolution", 5, "--save-as", save_as, "-j", 1)
+    assert result.exit_code == 0, result.output
+    assert not stale.exists() and out.exists()
+
+
+def test_convert_removes_leftovers_of_a_killed_run_and_keeps_a_live_runs(sample_set, tmp_path):
+    out = tmp_path / "raw.lmdb"
+    stale = tmp_path / f"raw.lmdb.partial-{dead_pid()}"
+    live = tmp_path / f"raw.lmdb.partial-{os.getppid()}"  # a running process's: not ours to remove
+    for folder in (stale, live):
+        folder.mkdir()
+    proc = dalisr("convert", sample_set.lq_lmdb(4), out, "--codec", "raw")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert not stale.exists() and live.exists() and out.exists()
