@@ -17,6 +17,7 @@ from .pipeline import RuntimeOptions, build_pipeline, output_names
 from .sampling import EpochPlan
 from .source import SampleSource, key_rng
 from .storage import Store
+from .watchdog import WorkerWatchdog, started_processes
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class DaliLoader:
         self._iter = None
         self._pipe_at: tuple[int, int] | None = None  # (epoch, batch) the running pipeline delivers next
         self._indices: tuple[int, np.ndarray] | None = None
+        self._watchdog: WorkerWatchdog | None = None
 
     # -- public API -----------------------------------------------------------
     def __len__(self) -> int:
@@ -75,9 +77,14 @@ class DaliLoader:
         """Where the loader stands: restoring it yields exactly the batches not yet handed out."""
         return {"version": _STATE_VERSION, "epoch": self.epoch, "batch": self.batch, "seed": self.plan.seed,
                 "num_samples": self.plan.num_samples, "batch_size": self.plan.batch_size,
-                "shard_id": self.plan.shard_id, "num_shards": self.plan.num_shards}
+                "shard_id": self.plan.shard_id, "num_shards": self.plan.num_shards,
+                "dataset": self.dataset.fingerprint()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict) or not {"epoch", "batch"} <= state.keys():
+            raise DalisrError(
+                f"loader state must be the dict loader.state_dict() returned, got {type(state).__name__}. "
+                "Fix: save loader.state_dict() in the checkpoint and pass that back")
         for key in ("seed", "num_samples", "batch_size", "num_shards"):
             mine = getattr(self.plan, key)
             if state.get(key) != mine:
@@ -85,6 +92,10 @@ class DaliLoader:
                     f"loader state does not fit this loader: {key} was {state.get(key)}, is {mine}. "
                     "Fix: resume with the same dataset, seed, batch size and world size"
                 )
+        if "dataset" in state and state["dataset"] != self.dataset.fingerprint():
+            raise DalisrError(
+                f"loader state was saved with another dataset ({self.origin} holds other samples, though as many). "
+                "Fix: resume with the dataset of the checkpoint (same dataroots, meta info and keys)")
         self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
         if self.batch >= self.plan.num_batches:
             self.epoch, self.batch = self.epoch + 1, 0
@@ -95,7 +106,8 @@ class DaliLoader:
         self._ensure_pipeline()
         while self.batch < self.plan.num_batches:
             try:
-                out = next(self._iter)
+                with self._watchdog.armed():
+                    out = next(self._iter)
             except StopIteration:
                 raise DalisrError(
                     f"the pipeline ended epoch {self.epoch} after {self.batch} of {self.plan.num_batches} batches"
@@ -104,8 +116,9 @@ class DaliLoader:
                 self.close()
                 raise
             except Exception as exc:  # DALI wraps worker and decoder errors; say which sample
+                died = self._watchdog.check()  # DALI may notice a dead worker first
                 self.close()
-                raise self._explain(exc) from None
+                raise (died or self._explain(exc)) from None
             batch = self._to_batch(out[0])
             self.batch += 1
             self._pipe_at = (self.epoch, self.batch)
@@ -117,6 +130,9 @@ class DaliLoader:
     def close(self) -> None:
         """Stop DALI's worker processes and threads now (also on ``del`` and at exit)."""
         self._iter = None
+        dog, self._watchdog = self._watchdog, None
+        if dog is not None:
+            dog.stop()
         pipe, self._pipe = self._pipe, None
         self._pipe_at = None
         if pipe is not None:
@@ -157,7 +173,8 @@ class DaliLoader:
             # crop fractions and flip bits are always emitted, used or not (val phase, no augmentation)
             warnings.filterwarnings("ignore", message="The external source node")
             self._pipe = build_pipeline(source, self.spec, self.runtime)
-            self._pipe.build()
+            _, workers = started_processes(self._pipe.build)
+        self._watchdog = WorkerWatchdog(workers, self.origin)
         self._iter = DALIGenericIterator(self._pipe, output_names(self.dataset.roles), auto_reset=False,
                                          prepare_first_batch=False)
         self._pipe_at = (self.epoch, self.batch)
@@ -166,7 +183,8 @@ class DaliLoader:
 
     def _finish_epoch(self) -> None:
         try:
-            next(self._iter)
+            with self._watchdog.armed():
+                next(self._iter)
         except StopIteration:
             self._iter.reset()
             self._pipe_at = (self.epoch + 1, 0)
@@ -213,28 +231,18 @@ class DaliLoader:
                            f"{text.strip().splitlines()[0] if text.strip() else type(exc).__name__}")
 
     def _undecodable(self, batch: int) -> list[str]:
-        """Which samples of ``batch`` (this epoch) do not decode: checked with OpenCV, key by key."""
-        import cv2
+        """Which samples of ``batch`` (this epoch) do not decode: checked with OpenCV, key by key.
+
+        The stores are read in a child process (:mod:`.explain`): a data.mdb
+        truncated in place would kill this one with SIGBUS.
+        """
+        from .explain import undecodable
 
         first = batch * self.plan.batch_size
         indices = self._epoch_indices()[first:first + self.plan.batch_size]
-        found = []
+        keys = []
         for position, index in enumerate(indices):
-            keys = self.dataset.keys_for(int(index), key_rng(self.plan.seed, self.epoch,
-                                                             self.plan.position(batch, position)))
-            for role, role_keys in keys.items():
-                for key in role_keys:
-                    store = self.stores[role]
-                    try:
-                        data = store.get(key)
-                    except DalisrError as err:
-                        found.append(str(err))
-                        continue
-                    try:
-                        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
-                    except cv2.error:
-                        img = None
-                    if img is None:
-                        found.append(f"key '{key}' in {store.describe()} does not decode as an image "
-                                     f"({len(data)} bytes). Fix: re-create it from the source image")
-        return found
+            sample = self.dataset.keys_for(int(index), key_rng(self.plan.seed, self.epoch,
+                                                               self.plan.position(batch, position)))
+            keys += [(role, key) for role, role_keys in sample.items() for key in role_keys]
+        return undecodable(self.stores, keys)

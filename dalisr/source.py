@@ -120,7 +120,8 @@ class SampleSource:
                 if not data:
                     raise DalisrError(f"key '{k}' in {store.describe()} is empty (0 bytes). Fix: re-create it")
                 if self.on_error == "skip" and not intact(data):
-                    raise DalisrError(f"key '{k}' in {store.describe()} is truncated or corrupt ({len(data)} bytes)")
+                    raise DalisrError(f"key '{k}' in {store.describe()} is truncated or corrupt ({len(data)} bytes). "
+                                      "Fix: re-create it from the source image (or re-copy the store)")
                 out.append(np.frombuffer(data, dtype=np.uint8))
         if self.check_pairs:
             gt = out[0]

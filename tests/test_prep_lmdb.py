@@ -191,6 +191,7 @@ def test_ctrl_c_while_writing_leaves_nothing_at_out(tmp_path, workers):
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "create-lmdb never wrote the first 20 images"
             time.sleep(0.01)
+        time.sleep(0.2)  # the commit is seen before the progress bar counts it: let the writer get to the FIFO
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:

@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import functools
+import signal
+import sys
 from collections.abc import Callable
 
 import click
 from tqdm import tqdm
 
 from ..errors import DalisrError
+from ..safe_output import signals_as_exceptions
 
 
 def user_errors(fn: Callable) -> Callable:
-    """Show a DalisrError as ``Error: ...`` with exit status 1, not a traceback."""
+    """Show a DalisrError as ``Error: ...`` with exit status 1, not a traceback.
+
+    SIGTERM and SIGHUP stop a command as Ctrl-C does (their cleanup runs: no
+    half-written output is left), and either ends with one line and the
+    shell's status for that signal (130 for Ctrl-C, 143 for SIGTERM).
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with signals_as_exceptions():
+                return fn(*args, **kwargs)
         except DalisrError as exc:
             raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt as exc:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # cleanup is done: a second Ctrl-C has nothing to stop
+            signum = getattr(exc, "signum", signal.SIGINT)
+            name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+            click.echo(f"Stopped by {name}: no half-written output was left behind; run the command again", err=True)
+            sys.exit(128 + signum)
 
     return wrapper
 

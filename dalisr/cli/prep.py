@@ -291,7 +291,8 @@ def make_lr_cmd(hr, lr, scale, suffix, compress_level, workers, overwrite):
     """Make bicubic LR images of every image in and below HR, as MATLAB's imresize(img, 1/scale).
 
     The same antialiased cubic kernel (a = -0.5), index and weight computation,
-    symmetric borders and per-dimension rounding as MATLAB, which made DIV2K's,
+    symmetric borders as MATLAB, in double precision and rounded once at the end,
+    as BasicSR's MATLAB scripts (im2double, imresize, imwrite) made DIV2K's,
     REDS's and Vimeo90K's LR images. Sub-folders and names are kept; LR appears
     only when every image is done.
     """

@@ -52,6 +52,24 @@ class DatasetIndex:
         """A short name of sample ``index`` for messages and stats (the GT key's base name, a clip/frame ...)."""
         return self.samples[index].name or str(index)
 
+    def fingerprint(self) -> str:
+        """A short hash of which samples this index holds, in order (their names), cached.
+
+        A resumed loader compares it with the one in its state, so that another
+        dataset with the same number of samples is refused. Up to 65536 names
+        are hashed; larger indexes hash that many, evenly spread, and the count.
+        """
+        cached = getattr(self, "_fingerprint", None)
+        if cached is None:
+            import hashlib
+
+            n = len(self)
+            picked = range(n) if n <= 65536 else np.linspace(0, n - 1, 65536).astype(np.int64).tolist()
+            digest = hashlib.blake2b(f"{type(self).__name__}:{n}".encode(), digest_size=8)
+            digest.update("\n".join(self.name(int(i)) for i in picked).encode("utf-8", "surrogateescape"))
+            cached = self._fingerprint = digest.hexdigest()
+        return cached
+
     def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
         """The non-tensor fields of a batch, e.g. ``gt_path``/``lq_path`` as BasicSR names them.
 
@@ -96,7 +114,7 @@ def check_pair_shapes(gt_hw: tuple[int, int], lq_hw: tuple[int, int], key: str, 
         if qh < patch or qw < patch:
             raise DalisrError(
                 f"LQ ({qh}, {qw}) of key '{key}' in {where} is smaller than the patch size "
-                f"({patch}, {patch}) = gt_size {gt_size} / scale {scale}. Please remove {key}"
+                f"({patch}, {patch}) = gt_size {gt_size} / scale {scale}. Please remove {key} (or lower gt_size)"
             )
 
 

@@ -69,6 +69,14 @@ def convert_value(job: tuple[str, bytes, str, str, int | None, str]) -> tuple[by
     return encoded, image_shape(img), meta_level
 
 
+def _estimate(store: LmdbStore, entries: list, src_codec: str, codec: str) -> int:
+    """About how large ``dst`` will be: raw values are the pixels; PNG/jp2 about the source's size."""
+    if codec == RAW:
+        return sum(4096 + (e.shape[0] * e.shape[1] * e.shape[2] if e.shape else 0) for e in entries)
+    size = os.path.getsize(os.path.join(store.path, "data.mdb"))
+    return size // 3 if src_codec == RAW else size
+
+
 def convert_lmdb(src: str | os.PathLike, dst: str | os.PathLike, codec: str = RAW, *, level: int | None = None,
                  workers: int = 1, batch: int = DEFAULT_BATCH, overwrite: bool = False,
                  progress: Callable[[int], None] | None = None) -> ConvertResult:
@@ -107,7 +115,8 @@ def convert_lmdb(src: str | os.PathLike, dst: str | os.PathLike, codec: str = RA
     else:
         results = map(convert_value, jobs())
     dst_bytes = 0
-    with LmdbWriter(dst, batch=batch, overwrite=overwrite) as writer:
+    with LmdbWriter(dst, batch=batch, overwrite=overwrite,
+                    expected_bytes=_estimate(store, entries, src_codec, codec)) as writer:
         for entry, (value, shape, meta_level) in zip(entries, results):
             writer.put(entry.key, value, entry.name, shape, entry.level if meta_level is None else meta_level)
             dst_bytes += len(value)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import cv2
 
 from ..errors import DalisrError
+from ..safe_output import tree_bytes
 from .files import check_output, list_images, read_image, staged_folder, write_bytes
 from .pool import ordered_map
 from .subimages import iter_subimages, subimage_name
@@ -103,7 +104,9 @@ def extract_subimages(input_folder: str, output_folder: str, *, crop_size: int =
     if files is None:
         files = plan_extract(input_folder)
     result = ExtractResult()
-    with staged_folder(output_folder, overwrite) as tmp:
+    # every pixel is in about (crop / step)^2 windows
+    expected = int(tree_bytes([os.path.join(input_folder, rel) for rel in files]) * min(crop_size / step, 4) ** 2)
+    with staged_folder(output_folder, overwrite, expected_bytes=expected) as tmp:
         jobs = [(os.path.join(input_folder, rel), tmp, crop_size, step, thresh_size, compression_level)
                 for rel in files]
         for path, count in ordered_map(_extract_one, jobs, workers):

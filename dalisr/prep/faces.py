@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import DalisrError
 from ..formats.codec import encode_png, image_shape
 from ..formats.lmdb_writer import LmdbWriter
+from ..safe_output import tree_bytes
 from .files import staged_folder, write_bytes
 from .pool import ordered_map
 from .tfrecord import ProtoError, RawRecord, count_records, iter_raw_records, parse_example
@@ -105,8 +106,9 @@ def tfrecords_to_images(files: list[str], output: str, *, log_resolution: int = 
                 yield record, fmt, log_resolution, compress_level
 
     count = 0
+    expected = tree_bytes(files) // 2  # raw pixels in the records, PNGs out
     if save_as == "lmdb":
-        with LmdbWriter(output, overwrite=overwrite) as writer:
+        with LmdbWriter(output, overwrite=overwrite, expected_bytes=expected) as writer:
             for data, shape in ordered_map(_convert, jobs(), workers):
                 key = f"{count:08d}/r{log_resolution:02d}"
                 writer.put(key, data, f"{key}.png", shape, compress_level)
@@ -115,7 +117,7 @@ def tfrecords_to_images(files: list[str], output: str, *, log_resolution: int = 
                     progress(1)
             _require_some(count, files)
     else:
-        with staged_folder(output, overwrite) as tmp:
+        with staged_folder(output, overwrite, expected_bytes=expected) as tmp:
             for data, _ in ordered_map(_convert, jobs(), workers):
                 write_bytes(os.path.join(tmp, f"{count:08d}.png"), data)
                 count += 1

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from ..errors import DalisrError
+from ..safe_output import check_free_space, disk_error, is_disk_error, remove_quietly, remove_stale, staging_name
 from ..storage.disk import IMAGE_EXTENSIONS
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,11 @@ def list_images(folder: str | os.PathLike, *, recursive: bool = False,
                 elif entry.name.lower().endswith(extensions):
                     found.append(rel)
 
-    scan("")
+    try:
+        scan("")
+    except OSError as exc:
+        raise DalisrError(f"cannot list {what} {getattr(exc, 'filename', None) or folder}: "
+                          f"{exc.strerror or exc}. Fix: give this user read permission, or check the disk") from None
     if not found:
         kinds = "/".join(e.lstrip(".") for e in extensions)
         where = "in or below" if recursive else "directly in"
@@ -94,26 +99,50 @@ def check_output(out: str | os.PathLike, overwrite: bool) -> str:
     return out
 
 
+def folder_bytes(folder: str) -> int:
+    """Bytes in the files in and below ``folder``."""
+    total = 0
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            try:
+                total += os.path.getsize(os.path.join(parent, name))
+            except OSError:
+                pass
+    return total
+
+
 @contextlib.contextmanager
-def staged_folder(out: str | os.PathLike, overwrite: bool = False) -> Iterator[str]:
+def staged_folder(out: str | os.PathLike, overwrite: bool = False, expected_bytes: int | None = None) -> Iterator[str]:
     """Yield a temp folder beside ``out`` that becomes ``out`` only if the block succeeds.
 
-    A failure or Ctrl-C removes the temp folder, so nothing half-written is
-    ever left at ``out``.
+    A failure, Ctrl-C or SIGTERM (see :mod:`dalisr.safe_output`) removes the
+    temp folder, so nothing half-written is ever left at ``out``; one left by
+    a killed run is removed by the next. ``expected_bytes``, an estimate of
+    what will be written, is checked against the free space first.
     """
     out = check_output(out, overwrite)
-    tmp = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}.partial-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
+    hidden = os.path.join(os.path.dirname(out), f".{os.path.basename(out)}")
+    remove_stale(hidden)
+    if expected_bytes is not None:
+        check_free_space(out, expected_bytes, "the output folder")
+    tmp = staging_name(hidden)
     try:
+        os.makedirs(tmp)
         yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException as exc:
+        written = folder_bytes(tmp) if is_disk_error(exc) else 0
+        remove_quietly(tmp)
+        if is_disk_error(exc):
+            raise disk_error(exc, out, expected_bytes, written) from None
         raise
-    if os.path.lexists(out):
-        if os.path.isdir(out) and not os.path.islink(out):
-            shutil.rmtree(out)
-        else:
-            os.remove(out)
-    os.replace(tmp, out)
+    try:
+        if os.path.lexists(out):
+            if os.path.isdir(out) and not os.path.islink(out):
+                shutil.rmtree(out)
+            else:
+                os.remove(out)
+        os.replace(tmp, out)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
     log.info("wrote %s", out)

@@ -12,9 +12,11 @@ What MATLAB does, and so what this does:
   (symmetric padding: ... 2 1 | 1 2 ... n | n n-1 ...), and columns whose weights
   are all zero are dropped;
 * the two dimensions are resized one after the other (the one shrinking most
-  first; rows first when equal), and for integer images every pass is rounded
-  (half away from zero) and clipped back to the integer type, as MATLAB's
-  imresizemex returns the input's class;
+  first; rows first when equal) in double precision, and integer images are
+  rounded (half away from zero) and clipped once, at the end: BasicSR's
+  MATLAB scripts call ``im2double`` first and ``imwrite`` the double result,
+  and its ``matlab_functions.imresize`` works in floats (rounding between the
+  passes, as ``imresize`` of a uint8 array does, differs by up to 6 levels);
 * the output size is ``ceil(size * scale)``.
 """
 
@@ -30,6 +32,7 @@ import numpy as np
 
 from ..errors import DalisrError
 from ..formats.codec import encode_png
+from ..safe_output import tree_bytes
 from .files import list_images, read_image, staged_folder, write_bytes
 from .pool import ordered_map
 
@@ -77,12 +80,13 @@ def _round_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def _resize_along(img: np.ndarray, dim: int, weights: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    moved = np.moveaxis(img, dim, 0).astype(np.float64)
+    """One dimension resized, in float64 (no rounding)."""
+    moved = np.moveaxis(img, dim, 0).astype(np.float64, copy=False)
     out = np.zeros((weights.shape[0],) + moved.shape[1:], dtype=np.float64)
     extra = (slice(None),) + (None,) * (moved.ndim - 1)
     for j in range(weights.shape[1]):
         out += weights[:, j][extra] * moved[indices[:, j]]
-    return np.moveaxis(_round_like(out, img.dtype), 0, dim)
+    return np.moveaxis(out, 0, dim)
 
 
 def output_size(size: int, factor: int) -> int:
@@ -97,12 +101,12 @@ def imresize_down(img: np.ndarray, factor: int) -> np.ndarray:
     if img.ndim not in (2, 3):
         raise DalisrError(f"cannot resize an array of shape {img.shape}: expected HxW or HxWxC")
     scale = 1.0 / factor
-    out = img
+    out = img.astype(np.float64)
     for dim in (0, 1):  # equal scales: MATLAB's stable sort keeps rows first
         length = img.shape[dim]
         weights, indices = contributions(length, output_size(length, factor), scale)
         out = _resize_along(out, dim, weights, indices)
-    return out
+    return _round_like(out, img.dtype)
 
 
 @dataclass
@@ -151,7 +155,8 @@ def make_lr(hr_folder: str, lr_folder: str, *, scale: int = 4, compress_level: i
         seen[name] = rel
     os.makedirs(os.path.dirname(os.path.abspath(lr_folder)), exist_ok=True)
     result = MakeLrResult()
-    with staged_folder(lr_folder, overwrite) as tmp:
+    expected = tree_bytes([os.path.join(hr_folder, rel) for rel in files]) // (scale * scale)
+    with staged_folder(lr_folder, overwrite, expected_bytes=expected) as tmp:
         jobs = [(os.path.join(hr_folder, rel), os.path.join(tmp, lr_name(rel, suffix)), scale, compress_level)
                 for rel in files]
         for src, divisible in ordered_map(_lr_one, jobs, workers):

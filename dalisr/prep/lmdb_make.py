@@ -20,9 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import DalisrError
-from ..formats.codec import encode_value, image_shape
+from ..formats.codec import encode_value, header_shape, image_shape
 from ..formats.lmdb_writer import DEFAULT_BATCH, LmdbWriter
 from ..formats.meta_info import CODECS, read_sequence_list
+from ..safe_output import tree_bytes
 from .files import list_images, read_image, require_folder
 from .pool import ordered_map
 
@@ -88,6 +89,47 @@ def _encode_one(job: tuple[str, str, int]) -> tuple[bytes, tuple[int, int, int],
     return value, image_shape(img), meta_level
 
 
+def check_key_names(items: list[LmdbItem], input_folder: str, limit: int = 5) -> None:
+    """Refuse, before anything is written, names that BasicSR's meta_info.txt cannot hold.
+
+    Its lines are split on whitespace (a space in a name breaks every reader)
+    and its keys must be ASCII.
+    """
+    spaced = [it.path for it in items if any(ch.isspace() for ch in it.key)]
+    if spaced:
+        raise DalisrError(
+            f"{len(spaced)} file name(s) in {input_folder} contain spaces, which BasicSR's meta_info.txt cannot "
+            f"hold (first: {', '.join(repr(p) for p in spaced[:limit])}). Nothing was written. "
+            "Fix: rename them without spaces (e.g. replace spaces by '_')")
+    foreign = [it.path for it in items if not it.key.isascii()]
+    if foreign:
+        raise DalisrError(
+            f"{len(foreign)} file name(s) in {input_folder} are not ASCII (BasicSR's keys must be; first: "
+            f"{', '.join(repr(p) for p in foreign[:limit])}). Nothing was written. Fix: rename them")
+
+
+LMDB_VALUE_OVERHEAD = 4096  # a value over a page takes whole overflow pages, plus its branch entry
+
+
+def estimate_lmdb_bytes(paths: list[str], codec: str) -> int:
+    """About how large the LMDB of ``paths`` in ``codec`` will be (for the free-space check).
+
+    PNG and JPEG 2000 values are about as large as the files; raw values are the
+    pixels, read from the PNG headers (other files: three times their size).
+    """
+    if codec != "raw":
+        return tree_bytes(paths) + LMDB_VALUE_OVERHEAD * len(paths)
+    total = 0
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                shape = header_shape(f.read(4096))
+        except OSError:
+            shape = None
+        total += shape[0] * shape[1] * shape[2] if shape else 3 * tree_bytes([path])
+    return total + LMDB_VALUE_OVERHEAD * len(paths)
+
+
 def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compress_level: int = 1,
                 workers: int = 1, batch: int = DEFAULT_BATCH, overwrite: bool = False,
                 progress: Callable[[int], None] | None = None, codec: str = "png") -> int:
@@ -106,9 +148,11 @@ def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compre
         raise DalisrError(f"nothing to write from {input_folder}")
     if codec not in CODECS:
         raise DalisrError(f"--codec '{codec}' is not one of {', '.join(CODECS)}")
+    check_key_names(items, input_folder)
     group_shape: dict[str, tuple[tuple[int, int, int], str]] = {}
     jobs = [(os.path.join(input_folder, it.path), codec, compress_level) for it in items]
-    with LmdbWriter(output, batch=batch, overwrite=overwrite) as writer:
+    with LmdbWriter(output, batch=batch, overwrite=overwrite,
+                    expected_bytes=estimate_lmdb_bytes([job[0] for job in jobs], codec)) as writer:
         for item, (data, shape, level) in zip(items, ordered_map(_encode_one, jobs, workers)):
             if item.group is not None:
                 first = group_shape.setdefault(item.group, (shape, item.path))

@@ -11,6 +11,17 @@ from .base import Store
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".webp")
 
 
+def unreadable(what: str, path: str, exc: OSError) -> str:
+    """The message for a file or folder the OS refuses to read, with the fix for its cause."""
+    import errno
+
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        fix = "give this user read permission (chmod/chown), or run as a user who can read it"
+    else:  # EIO, ESTALE, ...: the disk or the network file system
+        fix = "check the disk (dmesg) or remount the network file system, then re-copy the data if it is damaged"
+    return f"{what} cannot be read: {path}: {exc.strerror or exc}. Fix: {fix}"
+
+
 class DiskStore(Store):
     """Reads ``root/key``; keys are paths relative to ``root``, extension included."""
 
@@ -35,6 +46,8 @@ class DiskStore(Store):
             ) from None
         except IsADirectoryError:
             raise DalisrError(f"key '{key}' in {self.describe()} is a folder, not an image file: {path}") from None
+        except OSError as exc:  # permission denied, an I/O error of a failing disk, a stale NFS handle
+            raise DalisrError(unreadable(f"key '{key}' in {self.describe()}", path, exc)) from None
 
     def keys(self) -> list[str]:
         """Image files directly inside root (not recursive, as BasicSR's folder scan)."""
@@ -44,10 +57,13 @@ class DiskStore(Store):
                 "(or set io_backend.type to lmdb for a .lmdb folder)."
             )
         names = []
-        with os.scandir(self.root) as it:
-            for entry in it:
-                if entry.is_file() and entry.name.lower().endswith(IMAGE_EXTENSIONS):
-                    names.append(entry.name)
+        try:
+            with os.scandir(self.root) as it:
+                for entry in it:
+                    if entry.is_file() and entry.name.lower().endswith(IMAGE_EXTENSIONS):
+                        names.append(entry.name)
+        except OSError as exc:
+            raise DalisrError(unreadable(f"{self.role} folder", self.root, exc)) from None
         return sorted(names)
 
     def describe(self) -> str:

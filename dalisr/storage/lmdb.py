@@ -9,6 +9,7 @@ import threading
 from ..errors import DalisrError
 from ..formats.meta_info import MetaEntry, MetaTable, read_meta_table
 from .base import Store
+from .disk import unreadable
 from .lmdb_pages import ValueMap, map_values
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,15 @@ class LmdbStore(Store):
     def __init__(self, path: str | os.PathLike, role: str = "dataroot") -> None:
         self.path = os.path.abspath(os.fspath(path))
         self.role = role
-        if not os.path.isfile(os.path.join(self.path, "data.mdb")):
+        data = os.path.join(self.path, "data.mdb")
+        try:
+            with open(data, "rb"):
+                pass
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # the folder or data.mdb is unreadable: say so, not "no data.mdb"
+            raise DalisrError(unreadable(f"{role} LMDB", data, exc)) from None
+        if not os.path.isfile(data):
             raise DalisrError(
                 f"{role} '{self.path}' is not an LMDB (no data.mdb inside). "
                 "Fix: make it with `dalisr create-lmdb`, or set io_backend.type to disk for an image folder."
@@ -100,9 +109,16 @@ class LmdbStore(Store):
         return {**self.__dict__, "_table": None, "_meta": None}
 
     def get(self, key: str) -> bytes:
+        import lmdb
+
         env = _open_env(self.path)
-        with env.begin(write=False, buffers=False) as txn:
-            value = txn.get(key.encode("ascii"))
+        try:
+            with env.begin(write=False, buffers=False) as txn:
+                value = txn.get(key.encode("ascii"))
+        except lmdb.Error as exc:  # MDB_CORRUPTED, MDB_PAGE_NOTFOUND, ...: the file, not the key
+            raise DalisrError(
+                f"key '{key}' in {self.describe()} cannot be read: {exc}. data.mdb is damaged or was changed while "
+                "in use. Fix: re-create the LMDB (dalisr create-lmdb) or re-copy it") from None
         if value is None:
             raise DalisrError(
                 f"key '{key}' not found in {self.describe()}. "

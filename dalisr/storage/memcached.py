@@ -10,6 +10,7 @@ import time
 import zlib
 
 from ..errors import DalisrError
+from ..formats.png import is_png, png_intact
 from .base import Store
 from .disk import DiskStore
 from .hashing import memcached_key, owner
@@ -135,8 +136,9 @@ class MemcachedStore(Store):
             except Exception:
                 pass
         if first:
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             log.warning("memcached server %s is not answering (%s); its keys are read from %s until it is back",
-                        server, exc, self.disk.describe())
+                        server, reason, self.disk.describe())
 
     def _mark_up(self, server: str) -> None:
         if self._down_until.pop(server, None) is not None:
@@ -225,6 +227,8 @@ class MemcachedStore(Store):
 
     def get(self, key: str) -> bytes:
         data = self._fetch(self.name(key))
+        if data is not None and self._damaged(key, data):
+            data = None  # the cache is not the source of truth: read the file and store it again
         if data is not None:
             self.stats["hits"] += 1
             return data
@@ -232,6 +236,19 @@ class MemcachedStore(Store):
         data = self.disk.get(key)
         self.put(key, data)
         return data
+
+    def _damaged(self, key: str, data: bytes) -> bool:
+        """A cached PNG whose chunk CRCs fail (or a .png key holding no PNG): dropped, warned about once."""
+        if is_png(data):
+            if png_intact(data):
+                return False
+        elif not key.lower().endswith(".png"):
+            return False  # other formats carry no cheap check; the decoder will judge
+        self.stats["damaged"] = self.stats.get("damaged", 0) + 1
+        if self.stats["damaged"] == 1:
+            log.warning("memcached held a damaged value for '%s' (%d bytes); it was read again from %s and stored "
+                        "again (further damaged values are replaced silently)", key, len(data), self.disk.describe())
+        return True
 
     def keys(self) -> list[str]:
         return self.disk.keys()

@@ -1,0 +1,74 @@
+"""Which keys of a failed batch do not decode, found in a child process.
+
+Explaining an error must not crash the trainer: an LMDB's data.mdb that was
+truncated or rewritten in place kills whoever reads its memory map with
+SIGBUS. So the stores are read by a short-lived child; if it dies, the
+message says the file changed or is damaged instead.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import multiprocessing.connection as mpc
+
+import numpy as np
+
+from .errors import DalisrError
+from .storage import Store
+
+
+def _check(stores: dict[str, Store], keys: list[tuple[str, str]]) -> list[str]:
+    import cv2
+
+    found = []
+    for role, key in keys:
+        store = stores[role]
+        try:
+            data = store.get(key)
+        except DalisrError as err:
+            found.append(str(err))
+            continue
+        try:
+            img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+        except cv2.error:
+            img = None
+        if img is None:
+            found.append(f"key '{key}' in {store.describe()} does not decode as an image "
+                         f"({len(data)} bytes). Fix: re-create it from the source image")
+    return found
+
+
+def _child(conn, stores: dict[str, Store], keys: list[tuple[str, str]]) -> None:
+    try:
+        conn.send(_check(stores, keys))
+    except Exception as exc:  # noqa: BLE001 - reported by the parent
+        conn.send([f"checking the batch failed: {type(exc).__name__}: {exc}"])
+
+
+def undecodable(stores: dict[str, Store], keys: list[tuple[str, str]], timeout: float = 120.0) -> list[str]:
+    """Messages for the ``(role, key)`` pairs that are missing or do not decode, read in a child process."""
+    if not keys:
+        return []
+    ctx = mp.get_context("forkserver")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, stores, keys), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if mpc.wait([parent, proc.sentinel], timeout) and parent.poll():
+            try:
+                return parent.recv()
+            except EOFError:
+                pass
+        proc.join(1)
+        if proc.exitcode is None:
+            return []  # too slow to say: the caller gives DALI's own message
+        used = ", ".join(sorted({s.describe() for s in stores.values()}))
+        return [f"reading {used} to explain the error crashed a checker process (exit {proc.exitcode}): a file "
+                "was changed or truncated while in use, or is damaged. Fix: re-create or re-copy it (and do not "
+                "rewrite an LMDB while it is being trained on)"]
+    finally:
+        if proc.exitcode is None:
+            proc.kill()
+        proc.join(5)
+        parent.close()
