@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-STAT_FIELDS = ("samples", "source_s", "read_s", "decode_s", "encoded_bytes", "decoded_bytes")
+STAT_FIELDS = ("samples", "source_s", "read_s", "decode_s", "encoded_bytes", "decoded_bytes", "seek_windows",
+               "seek_mismatches")
 _INDEX = {name: i for i, name in enumerate(STAT_FIELDS)}
 _MB = 1e6
 
