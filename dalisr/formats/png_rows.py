@@ -9,8 +9,9 @@ Two ways in, both bit-exact with ``cv2.imdecode(IMREAD_COLOR)`` cut at the same 
   (no PNG filter reads to the right).
 * ``seek`` (``png-seek`` values, :mod:`dalisr.formats.png_seek`): only the
   segments from the restart at or above the window's top down to its bottom
-  are inflated; each one's Adler-32 is checked against the index, and the
-  index's checksums must combine to the stream's own Adler-32 trailer. An
+  are inflated; each one's Adler-32 is checked against the index, the
+  index's checksums must combine to the stream's own Adler-32 trailer, and
+  every offset must follow a full-flush marker. An
   index that does not fit the data (or a restart row whose filter reads the
   row above) is never trusted: the value is decoded the ``rows`` way instead
   (``mismatch``), so it can never give wrong pixels.
@@ -145,6 +146,7 @@ def rows_from_restart(parts: PngParts, top: int, bottom: int, keep_px: int) -> R
     stream = parts.stream
     n, line = len(offsets), stride + 1
     if (offsets[0] != 2 or np.any(np.diff(offsets) <= 0) or offsets[-1] >= len(stream) - 4
+            or not _at_flush_points(stream, offsets[1:])
             or not _adlers_make_trailer(adlers, k, parts.height, line, bytes(stream[-4:]))):
         return None
     s0, s1 = top // k, (bottom - 1) // k
@@ -167,6 +169,15 @@ def rows_from_restart(parts: PngParts, top: int, bottom: int, keep_px: int) -> R
     except CorruptPng:
         return None
     return Rows(pixels, first, "seek")
+
+
+_SYNC = np.frombuffer(b"\x00\x00\xff\xff", np.uint8)
+
+
+def _at_flush_points(stream, offsets: np.ndarray) -> bool:
+    """Whether every offset follows the empty stored block (``00 00 FF FF``) a full flush ends with."""
+    data = np.frombuffer(stream, np.uint8)
+    return bool(np.array_equal(data[offsets[:, None] + np.arange(-4, 0)], np.broadcast_to(_SYNC, (len(offsets), 4))))
 
 
 def _adlers_make_trailer(adlers: np.ndarray, k: int, height: int, line: int, trailer: bytes) -> bool:
