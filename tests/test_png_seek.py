@@ -323,3 +323,11 @@ def test_create_lmdb_convert_meta_info_and_verify_commands(sample_set, tmp_path)
     back = tmp_path / "back.lmdb"
     result = CliRunner().invoke(main, ["convert", str(out), str(back), "--codec", "png"])
     assert result.exit_code == 0 and "png-seek -> png" in result.output, result.output
+
+
+def test_profile_names_the_seek_path(seek_set):
+    from dalisr.profiling import profile_loader
+
+    report = profile_loader(_opt(*seek_set), iters=2, warmup=1, device="cpu", runtime={"png_window": True}).to_dict()
+    assert report["source"].startswith("png-seek window: rows from the restart point above the crop")
+    assert report["stages"]["seek_windows_per_sample"] == 2 and report["stages"]["seek_mismatches"] == 0

@@ -16,17 +16,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static inline unsigned char paeth(int a, int b, int c) {
-    int p = a + b - c;
-    int pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
-    if (pa <= pb && pa <= pc) return (unsigned char)a;
-    if (pb <= pc) return (unsigned char)b;
-    return (unsigned char)c;
+/* The Paeth predictor without branches (the choice is data-dependent, so branches mispredict on photos):
+ * a if |p-a| <= |p-b| and |p-a| <= |p-c|, else b if |p-b| <= |p-c|, else c, with p = a + b - c. */
+static inline int paeth(int a, int b, int c) {
+    int pa = b - c, pb = a - c;
+    int pc = pa + pb;
+    pa = pa < 0 ? -pa : pa;
+    pb = pb < 0 ? -pb : pb;
+    pc = pc < 0 ? -pc : pc;
+    int near = pb <= pc ? b : c;
+    int dist = pb <= pc ? pb : pc;
+    return pa <= dist ? a : near;
 }
 
 /* One row; `up` is the reconstructed row above (zeros at the top). Returns 0, or -1 on a bad filter type. */
-static int unfilter_row(int type, const unsigned char *in, const unsigned char *up, unsigned char *cur,
-                        Py_ssize_t keep, int bpp) {
+static inline __attribute__((always_inline)) int unfilter_row(int type, const unsigned char *in,
+                                                              const unsigned char *up, unsigned char *cur,
+                                                              Py_ssize_t keep, int bpp) {
     Py_ssize_t i;
     switch (type) {
     case 0:
@@ -97,7 +103,15 @@ static PyObject *unfilter(PyObject *self, PyObject *args, PyObject *kwargs) {
         for (r = 0; r < rows; r++) {
             const unsigned char *line = in + r * (stride + 1);
             unsigned char *cur = dst + r * keep;
-            if (unfilter_row(line[0], line + 1, up, cur, keep, bpp) < 0) {
+            int rc;
+            switch (bpp) { /* constant bpp: the compiler specialises each loop */
+            case 1: rc = unfilter_row(line[0], line + 1, up, cur, keep, 1); break;
+            case 2: rc = unfilter_row(line[0], line + 1, up, cur, keep, 2); break;
+            case 3: rc = unfilter_row(line[0], line + 1, up, cur, keep, 3); break;
+            case 4: rc = unfilter_row(line[0], line + 1, up, cur, keep, 4); break;
+            default: rc = unfilter_row(line[0], line + 1, up, cur, keep, bpp); break;
+            }
+            if (rc < 0) {
                 bad = (int)r;
                 break;
             }
