@@ -259,9 +259,9 @@ def _opt(gt, lq):
             "dataset_enlarge_ratio": 2}
 
 
-def _batches(opt):
+def _batches(opt, png_window=True):
     loader = build_dataloader(opt, device="cpu", seed=11)
-    loader.runtime = dataclasses.replace(loader.runtime, png_window=True)
+    loader.runtime = dataclasses.replace(loader.runtime, png_window=png_window)
     out = list(loader)
     stats = dict(loader.stats)
     loader.close()
@@ -290,10 +290,12 @@ def test_basicsr_reads_seek_values_as_it_reads_pngs(seek_set, sample_set):
 def test_seek_batches_equal_png_batches_and_a_bad_index_is_counted(seek_set, sample_set, tmp_path):
     png, png_stats = _batches(_opt(sample_set.gt_lmdb, sample_set.lq_lmdb(4)))
     seek, stats = _batches(_opt(*seek_set))
+    by_dali, _ = _batches(_opt(*seek_set), png_window=False)  # DALI's own PNG decoder skips the index chunk
     assert len(seek) == len(png) == 4 and stats["png_seek_mismatches"] == 0 == png_stats["png_seek_mismatches"]
-    for a, b in zip(seek, png):
-        assert a["gt_path"] == b["gt_path"]
-        assert torch.equal(a["gt"], b["gt"]) and torch.equal(a["lq"], b["lq"])
+    for a, b, c in zip(seek, png, by_dali):
+        assert a["gt_path"] == b["gt_path"] == c["gt_path"]
+        for role in ("gt", "lq"):
+            assert torch.equal(a[role], b[role]) and torch.equal(a[role], c[role])
     # every GT value's index made wrong (a shifted offset, chunk CRC valid): same batches, each decode counted
     broken = str(tmp_path / "gt_broken.lmdb")
     convert_lmdb(seek_set[0], broken, "png-seek")
