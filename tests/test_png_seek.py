@@ -89,21 +89,23 @@ def test_values_are_standard_pngs_with_the_pixels_of_level_1(name):
     assert k == ROWS_PER_SEGMENT and len(offsets) == -(-img.shape[0] // k)
 
 
+@pytest.mark.parametrize("codec", ["png-seek", "png"])
 @pytest.mark.parametrize("name", list(IMAGES))
-def test_every_window_equals_opencv_decode_cut_at_the_same_place(name):
+def test_every_window_equals_opencv_decode_cut_at_the_same_place(name, codec):
     img = IMAGES[name]()
-    value = encode_png_seek(img)
+    value = encode_value(img, codec)[0]
     full = _decode(value, cv2.IMREAD_COLOR)[:, :, ::-1]
     h, w = full.shape[:2]
     size = min(h, w, 23)
     for top in range(0, h - size + 1):
         for left in sorted({0, min(1, w - size), (w - size) // 2, w - size}):
             win, decoded, path = decode_png_window(value, top, left, size, size)
-            assert path == "seek" and np.array_equal(win, full[top:top + size, left:left + size]), (top, left)
+            assert path == ("seek" if codec == "png-seek" else "rows"), path
+            assert np.array_equal(win, full[top:top + size, left:left + size]), (top, left)
             assert win.flags.c_contiguous and win.dtype == np.uint8
-    # a window decodes from the restart above it, and only the columns left of its right edge
+    # a window decodes from the restart above it (png: the top), and only the columns left of its right edge
     _, decoded, _ = decode_png_window(value, h - size, 0, size, size)
-    first = (h - size) // ROWS_PER_SEGMENT * ROWS_PER_SEGMENT
+    first = (h - size) // ROWS_PER_SEGMENT * ROWS_PER_SEGMENT if codec == "png-seek" else 0
     assert decoded == (h - first) * size * (img.shape[2] if img.ndim == 3 else 1)
 
 
