@@ -55,7 +55,7 @@ def window_anchor(fractions: np.ndarray, height: int, width: int, patch: int) ->
 
 
 def store_codec(store) -> str:
-    """``raw`` or ``jp2`` for an LMDB store whose meta info says so, else ``png`` (encoded image bytes)."""
+    """``raw``, ``jp2`` or ``png-seek`` for an LMDB store whose meta info says so, else ``png`` (encoded bytes)."""
     meta = getattr(store, "meta", None)
     if meta is None or getattr(store, "kind", "") != "lmdb":
         return "png"
