@@ -26,8 +26,6 @@ except ImportError:  # pragma: no cover - isal is a dependency; a platform witho
 crc32 = _z.crc32
 adler32 = _z.adler32
 
-_ADLER_BASE = 65521
-
 
 def inflate(stream) -> bytes:
     """A whole zlib stream inflated; its Adler-32 trailer is checked (``Error`` when it or the data is bad)."""
@@ -37,17 +35,3 @@ def inflate(stream) -> bytes:
 def inflate_raw(data) -> bytes:
     """Raw deflate data (no zlib header) inflated as far as it goes; it may stop at a flush point."""
     return _z.decompressobj(-15).decompress(data)
-
-
-def adler32_combine(first: int, second: int, second_len: int) -> int:
-    """The Adler-32 of ``a + b`` from the Adler-32s of ``a`` and ``b`` and the length of ``b``.
-
-    With A = 1 + sum of bytes and B = sum of the running A values (mod 65521),
-    the A of the join is A(a) + A(b) - 1, and every running A of ``b`` grows by
-    A(a) - 1, so B(join) = B(a) + B(b) + len(b) * (A(a) - 1).
-    """
-    a1, b1 = first & 0xFFFF, first >> 16
-    a2, b2 = second & 0xFFFF, second >> 16
-    a = (a1 + a2 - 1) % _ADLER_BASE
-    b = (b1 + b2 + second_len * (a1 - 1)) % _ADLER_BASE
-    return (b << 16) | a

@@ -181,10 +181,19 @@ def _at_flush_points(stream, offsets: np.ndarray) -> bool:
 
 
 def _adlers_make_trailer(adlers: np.ndarray, k: int, height: int, line: int, trailer: bytes) -> bool:
-    total = 1
-    for s, value in enumerate(adlers.tolist()):
-        total = inflate.adler32_combine(total, value, min(k, height - s * k) * line)
-    return total == int.from_bytes(trailer, "big")
+    """Whether the segments' Adler-32s combine to the stream's.
+
+    With A = 1 + the sum of the bytes and B = the sum of the running A values
+    (mod 65521), joining segments adds their A - 1 to A, and every running A
+    of segment i grows by (A before it) - 1, so B = sum(B_i + len_i * (A before segment i - 1)).
+    """
+    base = 65521
+    a_minus_1 = (adlers & 0xFFFF) - 1
+    before = (np.cumsum(a_minus_1) - a_minus_1) % base
+    lengths = np.minimum(k, height - k * np.arange(len(adlers))) * line
+    a = (1 + int(a_minus_1.sum())) % base
+    b = (int((adlers >> 16).sum()) + int((lengths * before % base).sum())) % base
+    return ((b << 16) | a) == int.from_bytes(trailer, "big")
 
 
 def window_rows(parts: PngParts, top: int, bottom: int, right: int) -> Rows:
