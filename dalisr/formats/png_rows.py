@@ -66,7 +66,8 @@ class PngParts:
 def read_parts(buf: bytes | memoryview) -> PngParts | None:
     """The chunks of a PNG after checking every CRC and the IEND; None if ``buf`` is no PNG; CorruptPng if damaged."""
     data = memoryview(buf)
-    if bytes(data[:8]) != PNG_SIGNATURE or len(data) < 33 or bytes(data[12:16]) != b"IHDR":
+    if (bytes(data[:8]) != PNG_SIGNATURE or len(data) < 33 or bytes(data[12:16]) != b"IHDR"
+            or int.from_bytes(data[8:12], "big") != 13):
         return None
     head = bytes(data[16:29])
     idat: list[memoryview] = []
