@@ -45,8 +45,9 @@ class DaliLoader:
         self.origin = origin
         self.check_pairs = check_pairs
         self.on_error = on_error
-        #: samples replaced under ``on_error: skip``, and their keys
-        self.stats: dict[str, Any] = {"skipped": 0, "skipped_samples": []}
+        #: samples replaced under ``on_error: skip``, and their keys; png-seek values whose restart index did not
+        #: fit their data (each decoded from the top instead: right pixels, more work; re-create such an LMDB)
+        self.stats: dict[str, Any] = {"skipped": 0, "skipped_samples": [], "png_seek_mismatches": 0}
         self.epoch = 0
         self.batch = 0  # batches of self.epoch already handed out
         self._pipe = None
@@ -195,7 +196,12 @@ class DaliLoader:
 
     def _to_batch(self, out: dict) -> dict[str, Any]:
         idx = out.pop("idx").view(-1).tolist()
-        for bad_index, replaced in out.pop("skipped").view(-1, 2).tolist():
+        for bad_index, replaced, mismatches in out.pop("skipped").view(-1, 3).tolist():
+            if mismatches:
+                if not self.stats["png_seek_mismatches"]:
+                    log.warning("a png-seek value's restart index does not fit its data: decoded from the top "
+                                "instead (right pixels, slower). Fix: re-create the LMDB with `dalisr convert`")
+                self.stats["png_seek_mismatches"] += mismatches
             if replaced:
                 self.stats["skipped"] += replaced
                 name = self.dataset.name(bad_index)

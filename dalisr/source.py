@@ -51,7 +51,7 @@ class SampleSource:
 
     It emits, for one sample: the encoded bytes of every frame of every role
     (in ``dataset.roles`` order), then the sample index, a skip record
-    (``[first bad index or -1, replaced count]``), its crop fractions and its
+    (``[first bad index or -1, replaced count, png-seek index mismatches]``), its crop fractions and its
     flip bits. With ``on_error="skip"`` a missing, corrupt or mis-sized
     sample is replaced by another of the same epoch instead of failing.
     The epoch ends (StopIteration) after the shard's last whole batch, so
@@ -81,6 +81,8 @@ class SampleSource:
         self._parent_pid = os.getpid()  # the training process that builds the pipeline
         self._watched_pid: int | None = None
         self.stats = None
+        #: png-seek values whose restart index did not fit their data (decoded from the top instead), this process
+        self.seek_mismatches = 0
 
     @property
     def num_outputs(self) -> int:
@@ -137,7 +139,8 @@ class SampleSource:
         indices = self._epoch_indices(epoch)
         slot = batch * self.plan.batch_size + idx_in_batch
         index = int(indices[slot])
-        bad = np.array([-1, 0], dtype=np.int64)  # first bad sample index, number replaced
+        bad = np.array([-1, 0, 0], dtype=np.int64)  # first bad sample index, number replaced, seek mismatches
+        mismatches = self.seek_mismatches
         fractions, flips = sample_draws(self.plan.seed, epoch, position)
         for attempt in range(self.max_replacements + 1):
             try:
@@ -152,6 +155,7 @@ class SampleSource:
                 bad[1] += 1
                 # a replacement from the same epoch, chosen deterministically
                 index = int(indices[(slot + 1 + attempt) % len(indices)])
+        bad[2] = self.seek_mismatches - mismatches
         return (*frames, np.array([index], dtype=np.int64), bad, fractions, flips)
 
     def __call__(self, info) -> tuple:

@@ -6,14 +6,16 @@ Two readers share one crop rule, the graph's (:func:`window_anchor` is
 * ``raw`` (LMDBs whose ``meta_info.txt`` says ``raw``): the window is sliced
   from the value inside the memory map (``env.begin(buffers=True)``) and only
   the patch is copied. Nothing is decoded. Whole images in the val phase.
-* ``png`` (training crops of PNG values, any store): only the rows down to the
-  window's bottom edge are inflated and unfiltered (Pillow's PNG decoder,
-  stopped early), then the window is cut. PNG pixels are lossless, so the
-  window equals ``cv2.imdecode(..., IMREAD_COLOR)`` cut at the same place, bit
-  for bit; the whole value is still CRC-checked first, so a truncated or
-  corrupt PNG fails as it does when decoded whole. PNGs outside the fast path
-  (16-bit, palette, interlaced, ...) and non-PNG values are decoded whole with
-  ``cv2.imdecode``, exactly as BasicSR does.
+* ``png`` (training crops of PNG values, any store): dalisr's row decoder
+  (:mod:`dalisr.formats.png_rows`) unfilters only the rows down to the
+  window's bottom edge, and of those only the bytes left of its right edge;
+  ``png-seek`` values start at the restart point above the window instead of
+  the top. PNG pixels are lossless, so the window equals
+  ``cv2.imdecode(..., IMREAD_COLOR)`` cut at the same place, bit for bit; the
+  value's CRCs and (for the rows path) its zlib Adler-32 are checked, so a
+  truncated or corrupt PNG fails as it does when decoded whole. PNGs outside
+  the row decoder (16-bit, palette, interlaced, tRNS) and non-PNG values are
+  decoded whole with ``cv2.imdecode``, exactly as BasicSR does.
 
 Windows are emitted as HWC uint8 RGB (``IMREAD_COLOR``'s channels: gray
 expanded, alpha dropped), the layout the DALI decoder gives the graph.
@@ -22,25 +24,22 @@ expanded, alpha dropped), the layout the DALI decoder gives the graph.
 from __future__ import annotations
 
 import copy
-import io
 import logging
 import time
-import warnings
 
 import numpy as np
 
 from .datasets.base import check_pair_shapes
 from .errors import DalisrError
 from .formats.meta_info import RAW, MetaEntry, entries_codec
-from .formats.png import png_intact, read_png_header
+from .formats.png import read_png_header
+from .formats.png_rows import CorruptPng, as_rgb, read_parts, row_decoder_built, window_rows
 from .formats.raw import as_color, is_raw, raw_pixels
 from .source import SampleSource, key_rng
 
 log = logging.getLogger(__name__)
 
 _F32 = np.float32
-# PNG colour types Pillow decodes row by row into the pixels OpenCV gives: gray, RGB, RGBA (8-bit)
-_FAST_COLOUR_TYPES = (0, 2, 6)
 
 
 def window_anchor(fractions: np.ndarray, height: int, width: int, patch: int) -> tuple[int, int]:
@@ -56,7 +55,7 @@ def window_anchor(fractions: np.ndarray, height: int, width: int, patch: int) ->
 
 
 def store_codec(store) -> str:
-    """``raw`` or ``jp2`` for an LMDB store whose meta info says so, else ``png`` (encoded image bytes)."""
+    """``raw``, ``jp2`` or ``png-seek`` for an LMDB store whose meta info says so, else ``png`` (encoded bytes)."""
     table = getattr(store, "meta_table", None)
     if table is None or getattr(store, "kind", "") != "lmdb":
         return "png"
@@ -64,53 +63,29 @@ def store_codec(store) -> str:
     return entries_codec((MetaEntry("", *tail) for tail in table().tails), store.meta_info_path)
 
 
-# -- PNG: decode only the rows above the window's bottom edge ------------------------------------------------------
-def _png_rows(buf: bytes, bottom: int) -> np.ndarray | None:
-    """Rows ``0 .. bottom - 1`` of an 8-bit non-interlaced gray/RGB/RGBA PNG as Pillow decodes them, or None."""
-    from PIL import Image
+# -- PNG: decode only the rows the window needs -------------------------------------------------------------------
+def decode_png_window(buf: bytes, top: int, left: int, height: int, width: int, key: str = "?",
+                      where: str = "?") -> tuple[np.ndarray, int, str]:
+    """The RGB window of a PNG (or any image OpenCV reads), the pixel bytes decoded for it, and the path taken.
 
-    im = Image.open(io.BytesIO(buf))
-    if im.format != "PNG" or im.mode not in ("L", "RGB", "RGBA") or len(im.tile) != 1:
-        return None
-    width, height = im.size
-    tile = im.tile[0]
-    if tile[0] != "zip" or tuple(tile[1]) != (0, 0, width, height):
-        return None
-    bottom = min(bottom, height)
-    im._size = (width, bottom)
-    im.tile = [tile._replace(extents=(0, 0, width, bottom))]
-    # stopping mid-stream leaves the file position inside an IDAT chunk: skip Pillow's trailing-chunk scan
-    im.load_end = lambda: None
-    im.load()
-    return np.asarray(im)
-
-
-def png_window(buf: bytes, top: int, left: int, height: int, width: int, key: str = "?",
-               where: str = "?") -> tuple[np.ndarray, int]:
-    """The RGB window of a PNG (or any image OpenCV reads), and how many pixel bytes were decoded for it."""
-    head = read_png_header(buf)
-    if head is not None and not png_intact(buf):
-        raise _undecodable(key, where, buf)
-    if head is not None and head.bit_depth == 8 and buf[25] in _FAST_COLOUR_TYPES and buf[28] == 0:
+    Paths: ``seek`` (a ``png-seek`` value: from the restart above the window),
+    ``rows`` (rows from the top, :mod:`dalisr.formats.png_rows`), ``mismatch``
+    (a ``png-seek`` index that did not fit its data: decoded the ``rows`` way)
+    and ``whole`` (``cv2.imdecode``: PNGs the row decoder does not take, other formats).
+    """
+    try:
+        parts = read_parts(buf)
+    except CorruptPng as exc:
+        raise _undecodable(key, where, buf, exc) from None
+    if parts is not None and parts.channels is not None and row_decoder_built():
+        if top + height > parts.height or left + width > parts.width:
+            raise _outside(key, where, (parts.height, parts.width), top, left, height, width)
         try:
-            rows = _png_rows(buf, top + height)
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise DalisrError(f"key '{key}' in {where} does not decode as an image ({len(buf)} bytes): {exc}. "
-                              "Fix: re-create it from the source image") from None
-        except Exception as exc:  # pragma: no cover - a Pillow without the internals used here
-            warnings.warn(f"Pillow's row-wise PNG decode failed ({exc!r}); decoding whole images instead",
-                          RuntimeWarning, stacklevel=2)
-            rows = None
-        if rows is not None:
-            win = rows[top:top + height, left:left + width]
-            if win.shape[:2] != (height, width):
-                raise _outside(key, where, rows.shape, top, left, height, width)
-            if win.ndim == 2:
-                out = np.empty((height, width, 3), np.uint8)
-                out[...] = win[:, :, None]
-            else:
-                out = np.ascontiguousarray(win[:, :, :3])
-            return out, rows.nbytes
+            rows = window_rows(parts, top, top + height, left + width)
+        except CorruptPng as exc:
+            raise _undecodable(key, where, buf, exc) from None
+        win = as_rgb(rows.pixels[top - rows.first:, left:])
+        return win, rows.pixels.nbytes, rows.path
     import cv2
 
     img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
@@ -119,11 +94,20 @@ def png_window(buf: bytes, top: int, left: int, height: int, width: int, key: st
     win = img[top:top + height, left:left + width, ::-1]
     if win.shape[:2] != (height, width):
         raise _outside(key, where, img.shape, top, left, height, width)
-    return np.ascontiguousarray(win), img.nbytes
+    return np.ascontiguousarray(win), img.nbytes, "whole"
 
 
-def _undecodable(key: str, where: str, buf) -> DalisrError:
+def png_window(buf: bytes, top: int, left: int, height: int, width: int, key: str = "?",
+               where: str = "?") -> tuple[np.ndarray, int]:
+    """The RGB window of a PNG (or any image OpenCV reads), and how many pixel bytes were decoded for it."""
+    win, nbytes, _ = decode_png_window(buf, top, left, height, width, key, where)
+    return win, nbytes
+
+
+def _undecodable(key: str, where: str, buf, reason: Exception | None = None) -> DalisrError:
     extra = " (it is a raw-codec value: those are read from LMDBs whose meta_info.txt says raw)" if is_raw(buf) else ""
+    if reason is not None:
+        extra += f": {reason}"
     return DalisrError(f"key '{key}' in {where} does not decode as an image ({len(buf)} bytes){extra}. "
                        "Fix: re-create it from the source image")
 
@@ -276,16 +260,19 @@ class PatchSource(SampleSource):
                 else:
                     shapes[role].append((head.height, head.width))
         windows = self._windows(keys, shapes, fractions)
-        out, decoded = [], 0
+        out, decoded, paths = [], 0, []
         for role in self.dataset.roles:
             where = self.stores[role].describe()
             for key, data, (top, left, h, w) in zip(keys[role], values[role], windows[role]):
-                win, nbytes = png_window(data, top, left, h, w, key, where)
+                win, nbytes, path = decode_png_window(data, top, left, h, w, key, where)
                 out.append(win)
                 decoded += nbytes
+                paths.append(path)
+        self.seek_mismatches += paths.count("mismatch")
         if self.stats is not None:
             self.stats.add(read_s=read_s, decode_s=time.perf_counter() - start - read_s,
-                           encoded_bytes=sum(len(d) for ds in values.values() for d in ds), decoded_bytes=decoded)
+                           encoded_bytes=sum(len(d) for ds in values.values() for d in ds), decoded_bytes=decoded,
+                           seek_windows=paths.count("seek"), seek_mismatches=paths.count("mismatch"))
         return out
 
 

@@ -60,11 +60,11 @@ def test_window_equals_opencv_decode_then_slice(name):
         assert decoded > 0
 
 
-def test_fast_path_decodes_only_rows_down_to_the_window():
+def test_fast_path_decodes_only_rows_down_to_the_window_and_columns_left_of_its_right_edge():
     data = cv2.imencode(".png", _photo_like(200, 50, 3))[1].tobytes()
     _, decoded = png_window(data, 10, 0, 20, 20)
-    assert decoded == 30 * 50 * 3
-    _, whole = png_window(data, 180, 0, 20, 20)
+    assert decoded == 30 * 20 * 3
+    _, whole = png_window(data, 180, 30, 20, 20)
     assert whole == 200 * 50 * 3
 
 

@@ -94,7 +94,7 @@ def test_meta_info_records_the_codec_and_stays_basicsr_parseable(raw_set, sample
     assert parse_line("a.png (4,5,3) raw").line() == "a.png (4,5,3) raw"
     with pytest.raises(DalisrError, match="mixes png and raw"):
         entries_codec([MetaEntry("a.png", None, 1), MetaEntry("b.png", None, "raw")])
-    with pytest.raises(DalisrError, match="neither an integer nor 'raw' or 'jp2'"):
+    with pytest.raises(DalisrError, match="neither an integer nor 'raw', 'jp2' or 'png-seek'"):
         parse_line("a.png (4,5,3) fast")
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make .venv with everything dalisr and its tests need, on a fresh machine. Idempotent:
-# a second run only re-installs when pyproject.toml changed.
+# a second run only re-installs when pyproject.toml, setup.py or the C extension's sources changed
+# (the editable install compiles dalisr/_ext/*.c in place: gcc and the Python headers are needed).
 #   DALISR_CUDA_TORCH=1  keep pip's default (CUDA) torch instead of the CPU build 2.13.0
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,7 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/python -m pip install -q --upgrade pip
 fi
 stamp=.venv/.dalisr-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml setup.py dalisr/_ext/*.c | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   if [ "${DALISR_CUDA_TORCH:-0}" != 1 ] && ! .venv/bin/python -c 'import torch' 2>/dev/null; then
     # the CPU build; a bare `torch` requirement would pull a multi-GB CUDA build

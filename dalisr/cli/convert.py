@@ -1,4 +1,4 @@
-"""``dalisr convert``: a BasicSR LMDB between PNG, the zero-decode raw codec and lossless JPEG 2000."""
+"""``dalisr convert``: a BasicSR LMDB between PNG, seekable PNG, the zero-decode raw codec and lossless JPEG 2000."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from .common import progress, user_errors
 @click.command("convert")
 @click.argument("src", metavar="SRC.lmdb", type=click.Path(exists=True, file_okay=False))
 @click.argument("dst", metavar="DST.lmdb", type=click.Path())
-@click.option("--codec", type=click.Choice(["raw", "png", "jp2"]), default="raw", show_default=True,
+@click.option("--codec", type=click.Choice(["raw", "png", "jp2", "png-seek"]), default="raw", show_default=True,
               help="raw: decoded pixels behind a header, cropped without decoding; png: BasicSR's PNG values; "
-                   "jp2: lossless JPEG 2000, which dalisr's GPU path decodes on the GPU.")
+                   "jp2: lossless JPEG 2000, which dalisr's GPU path decodes on the GPU; png-seek: standard PNGs "
+                   "(BasicSR reads them) that dalisr decodes from the restart point above a training crop.")
 @click.option("--level", type=click.IntRange(0, 9), default=None,
               help="PNG compression level of re-encoded values (default 1; PNG -> PNG without it copies values).")
 @click.option("--workers", "-j", type=click.IntRange(min=0), default=1, show_default=True,
@@ -36,9 +37,15 @@ def convert(src: str, dst: str, codec: str, level: int | None, workers: int, ove
     (nvJPEG2000), which frees the CPU cores there. On a CPU they decode several
     times slower than PNG. BasicSR's cv2.imdecode reads them as well.
 
+    png-seek values are standard PNGs (any decoder, BasicSR's included, gives
+    the same pixels) with a restart point every 16 rows and a private chunk
+    indexing them: dalisr decodes a training crop from the restart above it,
+    about half the rows of a plain PNG, for a few percent more bytes.
+
     \b
     dalisr convert DIV2K_train_HR_sub.lmdb DIV2K_train_HR_sub_raw.lmdb --codec raw
     dalisr convert DIV2K_train_HR_sub.lmdb DIV2K_train_HR_sub_jp2.lmdb --codec jp2
+    dalisr convert DIV2K_train_HR_sub.lmdb DIV2K_train_HR_sub_seek.lmdb --codec png-seek
     """
     from ..prep.convert import convert_lmdb
     from ..prep.pool import check_workers

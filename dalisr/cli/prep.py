@@ -111,10 +111,12 @@ def _extract(src, dst, crop, step, thresh, level, workers, overwrite) -> None:
 @click.option("--mode", type=click.Choice(["gt", "lq"]), default="gt", show_default=True,
               help="Vimeo90K only: gt keeps the middle frame im4 of each sequence, lq all seven frames.")
 @_level_option("--compress-level", 1, "the stored values (BasicSR's default is 1)")
-@click.option("--codec", type=click.Choice(["png", "raw", "jp2"]), default="png", show_default=True,
+@click.option("--codec", type=click.Choice(["png", "raw", "jp2", "png-seek"]), default="png", show_default=True,
               help="png: BasicSR's values; raw: decoded pixels that dalisr crops without decoding (several times "
                    "larger; BasicSR cannot read them); jp2: lossless JPEG 2000, decoded by the GPU under dalisr's "
-                   "GPU path (BasicSR reads it too; slow to decode on a CPU). `dalisr convert` converts between them.")
+                   "GPU path (BasicSR reads it too; slow to decode on a CPU); png-seek: standard PNGs (BasicSR reads "
+                   "them) that dalisr decodes from a restart point above each training crop (a few percent larger "
+                   "than PNG level 1). `dalisr convert` converts between them.")
 @_workers_option()
 @click.option("--batch", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
               help="Commit to the LMDB every this many images.")
@@ -134,7 +136,8 @@ def create_lmdb_cmd(input_folder, output, dataset, train_list, mode, compress_le
     with progress(len(items), os.path.basename(output.rstrip("/"))) as bar:
         count = lmdb_make.create_lmdb(input_folder, output, items, compress_level=compress_level, workers=workers,
                                       batch=batch, overwrite=overwrite, progress=bar.update, codec=codec)
-    stored = {"raw": "raw pixels", "jp2": "lossless JPEG 2000"}.get(codec, f"PNG level {compress_level}")
+    stored = {"raw": "raw pixels", "jp2": "lossless JPEG 2000",
+              "png-seek": f"seekable PNG, zlib level {compress_level}"}.get(codec, f"PNG level {compress_level}")
     click.echo(f"{count} images written to {output} (keys like '{items[0].key}', {stored})")
 
 

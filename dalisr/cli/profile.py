@@ -38,6 +38,9 @@ def format_report(report) -> str:
     ]
     for name, secs in st["threads_cpu_s"].items():
         lines.append(f"    {name:<30} {secs:.2f}")
+    if st.get("seek_mismatches"):
+        lines.append(f"  png-seek: {st['seek_mismatches']} values whose restart index did not fit their data were "
+                     "decoded from the top (right pixels, slower). Fix: re-create the LMDB with `dalisr convert`")
     lines.append("  note: " + r.notes[0])
     return "\n".join(lines)
 

@@ -37,11 +37,15 @@ def image_shape(img: np.ndarray) -> tuple[int, int, int]:
 
 
 def encode_value(img: np.ndarray, codec: str, level: int = DEFAULT_PNG_LEVEL) -> tuple[bytes, int | str]:
-    """``img`` as an LMDB value in ``codec`` (``png`` at ``level``, ``raw``, ``jp2``) and its meta info level."""
+    """``img`` as an LMDB value in ``codec`` (``png`` at ``level``, ``raw``, ``jp2``, ``png-seek``) and its meta
+    info level (``png-seek`` values use zlib ``level`` too)."""
     from .jp2 import encode_jp2
-    from .meta_info import JP2, RAW
+    from .meta_info import JP2, PNG_SEEK, RAW
+    from .png_seek import encode_png_seek
     from .raw import encode_raw
 
+    if codec == PNG_SEEK:
+        return encode_png_seek(img, level), PNG_SEEK
     if codec == RAW:
         return encode_raw(img), RAW
     if codec == JP2:

@@ -2,9 +2,10 @@
 
 The third field is BasicSR's PNG compression level, or the name of another
 codec dalisr writes: ``raw`` for its zero-decode raw codec
-(:mod:`dalisr.formats.raw`), e.g. ``0001_s001.png (480,480,3) raw``, or ``jp2``
-for lossless JPEG 2000 (:mod:`dalisr.formats.jp2`). BasicSR's readers take only the first token
-(the key), so such files stay parseable by them; dalisr reads the codec from
+(:mod:`dalisr.formats.raw`), e.g. ``0001_s001.png (480,480,3) raw``, ``jp2``
+for lossless JPEG 2000 (:mod:`dalisr.formats.jp2`), or ``png-seek`` for
+standard PNGs that can be decoded from the middle (:mod:`dalisr.formats.png_seek`).
+BasicSR's readers take only the first token (the key), so such files stay parseable by them; dalisr reads the codec from
 here and never guesses it from the bytes.
 """
 
@@ -23,7 +24,10 @@ from ..errors import DalisrError
 RAW = "raw"
 #: the level field of a lossless JPEG 2000 value
 JP2 = "jp2"
-CODECS = ("png", RAW, JP2)
+#: the level field of a seekable PNG value (a standard PNG with restart points and their index)
+PNG_SEEK = "png-seek"
+CODECS = ("png", RAW, JP2, PNG_SEEK)
+_NAMED = (RAW, JP2, PNG_SEEK)
 
 _SHAPE = re.compile(r"^\((\d+),(\d+)(?:,(\d+))?\)$")
 
@@ -38,8 +42,8 @@ class MetaEntry:
 
     @property
     def codec(self) -> str:
-        """``raw`` or ``jp2`` where the level field says so, else ``png`` (encoded bytes, as BasicSR writes them)."""
-        return self.level if self.level in (RAW, JP2) else "png"
+        """``raw``, ``jp2`` or ``png-seek`` where the level field says so, else ``png`` (BasicSR's PNG values)."""
+        return self.level if self.level in _NAMED else "png"
 
     @property
     def key(self) -> str:
@@ -74,14 +78,14 @@ def parse_line(line: str, path: str = "meta_info", lineno: int = 0) -> MetaEntry
             )
         shape = tuple(int(g) for g in m.groups() if g is not None)
     if len(tokens) >= 3:
-        if tokens[2] in (RAW, JP2):
+        if tokens[2] in _NAMED:
             level = tokens[2]
         else:
             try:
                 level = int(tokens[2])
             except ValueError:
                 raise DalisrError(f"{path}:{lineno}: compression level '{tokens[2]}' is neither an integer nor "
-                                  f"'{RAW}' or '{JP2}'") from None
+                                  f"'{RAW}', '{JP2}' or '{PNG_SEEK}'") from None
     return MetaEntry(tokens[0], shape, level)
 
 
@@ -172,7 +176,7 @@ def write_meta_info(path: str | os.PathLike, entries: Iterable[MetaEntry]) -> No
 
 
 def entries_codec(entries: Iterable[MetaEntry], where: str = "meta_info.txt") -> str:
-    """The one codec of a store's entries (``png``, ``raw`` or ``jp2``).
+    """The one codec of a store's entries (``png``, ``raw``, ``jp2`` or ``png-seek``).
 
     A store that mixes codecs is refused (DalisrError), since a loader picks
     its path per store.
@@ -180,7 +184,7 @@ def entries_codec(entries: Iterable[MetaEntry], where: str = "meta_info.txt") ->
     codecs = {entry.codec for entry in entries}
     if len(codecs) > 1:
         raise DalisrError(f"{where} mixes {' and '.join(sorted(codecs))} entries. Fix: re-create the LMDB with one "
-                          "codec (`dalisr convert SRC DST --codec png|raw|jp2`)")
+                          "codec (`dalisr convert SRC DST --codec png|raw|jp2|png-seek`)")
     return codecs.pop() if codecs else "png"
 
 

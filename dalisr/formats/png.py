@@ -50,7 +50,7 @@ def png_intact(buf: bytes | memoryview) -> bool:
     Catches truncated and corrupted files without inflating the pixels, at a
     small fraction of the cost of decoding them.
     """
-    import zlib
+    from .inflate import crc32
 
     data = memoryview(buf)
     if not is_png(data):
@@ -62,7 +62,7 @@ def png_intact(buf: bytes | memoryview) -> bool:
         if body_end + 4 > end:
             return False
         crc = int.from_bytes(data[body_end:body_end + 4], "big")
-        if zlib.crc32(data[at + 4:body_end]) != crc:
+        if crc32(data[at + 4:body_end]) != crc:
             return False
         if bytes(data[at + 4:at + 8]) == b"IEND":
             return True

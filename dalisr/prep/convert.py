@@ -1,11 +1,13 @@
-"""Convert a BasicSR LMDB between PNG values, dalisr's zero-decode raw codec and lossless JPEG 2000.
+"""Convert a BasicSR LMDB between PNG values, seekable PNG, dalisr's zero-decode raw codec and lossless JPEG 2000.
 
 ``raw`` values are the decoded pixels (``cv2.IMREAD_UNCHANGED``) behind a small
 header (:mod:`dalisr.formats.raw`): a loader crops them straight from the
 memory map, without decoding, at the price of 3 to 10 times the disk and page
 cache of PNG. ``jp2`` values (:mod:`dalisr.formats.jp2`) are lossless JPEG 2000,
-which DALI decodes on the GPU. The keys, their order and ``meta_info.txt``'s
-names and shapes are kept; the level field becomes ``raw`` or ``jp2`` (or the
+which DALI decodes on the GPU. ``png-seek`` values (:mod:`dalisr.formats.png_seek`)
+are standard PNGs that dalisr's loader decodes from a restart point above
+each training crop. The keys, their order and ``meta_info.txt``'s
+names and shapes are kept; the level field becomes ``raw``, ``jp2`` or ``png-seek`` (or the
 PNG level, going back). Every conversion keeps the pixels; raw -> PNG -> raw
 gives the same values.
 """

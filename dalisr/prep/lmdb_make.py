@@ -136,7 +136,8 @@ def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compre
     """Write ``items`` into the LMDB ``output`` (with meta_info.txt); the number of images written.
 
     ``codec="raw"`` stores decoded pixels instead of PNG (meta info level ``raw``),
-    ``codec="jp2"`` lossless JPEG 2000 (level ``jp2``).
+    ``codec="jp2"`` lossless JPEG 2000 (level ``jp2``), ``codec="png-seek"``
+    seekable PNGs at zlib ``compress_level`` (level ``png-seek``).
 
     Workers read and encode; this process writes, in the order of ``items``,
     committing every ``batch`` images. A failure or Ctrl-C leaves nothing at

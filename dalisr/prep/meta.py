@@ -26,7 +26,8 @@ import numpy as np
 from ..errors import DalisrError
 from ..formats.codec import header_shape, image_shape
 from ..formats.jp2 import is_jp2
-from ..formats.meta_info import JP2, RAW, MetaEntry, format_shape
+from ..formats.meta_info import JP2, PNG_SEEK, RAW, MetaEntry, format_shape
+from ..formats.png_seek import is_png_seek
 from ..formats.raw import read_raw_header
 from ..page_cache import is_lmdb
 from .files import list_images, require_folder
@@ -72,7 +73,7 @@ def lmdb_env(path: str):
 
 
 def _lmdb_shapes(path: str) -> Iterator[tuple[str, tuple[int, int, int], str | None]]:
-    """(name, shape, codec level or None) per key: ``raw`` and ``jp2`` values say so."""
+    """(name, shape, codec level or None) per key: ``raw``, ``jp2`` and ``png-seek`` values say so."""
     with lmdb_env(path).begin(buffers=True) as txn:
         for raw_key, value in txn.cursor():
             key = bytes(raw_key).decode("ascii", errors="replace")
@@ -81,7 +82,7 @@ def _lmdb_shapes(path: str) -> Iterator[tuple[str, tuple[int, int, int], str | N
                 yield f"{key}.png", raw.shape, RAW
                 continue
             where = f"key '{key}' in {path}"
-            level = JP2 if is_jp2(value) else None
+            level = JP2 if is_jp2(value) else PNG_SEEK if is_png_seek(value) else None
             yield f"{key}.png", shape_of(value[:HEAD_BYTES], lambda value=value: bytes(value), where), level
 
 

@@ -47,12 +47,12 @@ def test_gpu_val_phase_and_color_y(sample_set):
 
 @pytest.fixture(scope="module")
 def converted(sample_set, tmp_path_factory):
-    """The sample LMDBs as raw (pixels moved to the GPU with .gpu()) and as lossless JPEG 2000 (nvJPEG2000)."""
+    """The sample LMDBs as raw (pixels moved to the GPU with .gpu()), lossless JPEG 2000 (nvJPEG2000), png-seek."""
     from dalisr.prep.convert import convert_lmdb
 
     root = tmp_path_factory.mktemp("gpu_codecs")
     out = {}
-    for codec in ("raw", "jp2"):
+    for codec in ("raw", "jp2", "png-seek"):
         gt, lq = str(root / f"gt_{codec}.lmdb"), str(root / f"lq_{codec}.lmdb")
         convert_lmdb(sample_set.gt_lmdb, gt, codec)
         convert_lmdb(sample_set.lq_lmdb(4), lq, codec)
@@ -60,7 +60,7 @@ def converted(sample_set, tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("codec", ["raw", "jp2"])
+@pytest.mark.parametrize("codec", ["raw", "jp2", "png-seek"])
 def test_gpu_codecs_give_the_png_batches(sample_set, converted, codec):
     cpu = build_dataloader(_opt(sample_set), device="cpu", seed=9)
     expected = list(cpu)
