@@ -49,6 +49,15 @@ class DatasetIndex:
         """A short name of sample ``index`` for messages and stats (the GT key's base name, a clip/frame ...)."""
         return self.samples[index].name or str(index)
 
+    def frame_count(self, index: int) -> int | None:
+        """How many frames of sample ``index`` are real, where it has fewer than ``roles`` says.
+
+        A DALI pipeline has a fixed frame count per role, so a dataset with
+        samples of different lengths (whole clips) repeats the last frame up to
+        it; the loader cuts the batch back to this many. None: all are real.
+        """
+        return None
+
     def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
         """The non-tensor fields of a batch, e.g. ``gt_path``/``lq_path`` as BasicSR names them.
 

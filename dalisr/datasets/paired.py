@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from ..config import DatasetConfig
 from ..errors import DalisrError
@@ -40,7 +41,10 @@ def _lq_name(gt_name: str, tmpl: str) -> str:
     return tmpl.format(base) + ext
 
 
-def _from_meta_info_file(cfg: DatasetConfig, gt: Store, lq: Store) -> list[Sample]:
+def from_meta_info_file(cfg: DatasetConfig) -> list[Sample] | None:
+    """PairedImageDataset's list: GT names from ``meta_info_file``, LQ names by ``filename_tmpl``; None if unset."""
+    if not cfg.get("meta_info_file"):
+        return None
     tmpl = cfg.get("filename_tmpl", "{}")
     samples = []
     for entry in read_meta_info(cfg["meta_info_file"]):
@@ -49,6 +53,11 @@ def _from_meta_info_file(cfg: DatasetConfig, gt: Store, lq: Store) -> list[Sampl
         samples.append(_sample(gt_key, lq_key, os.path.join(cfg["dataroot_gt"], gt_key),
                                os.path.join(cfg["dataroot_lq"], lq_key)))
     return samples
+
+
+def make_sample(gt_key: str, lq_key: str, gt_path: str, lq_path: str) -> Sample:
+    """One GT/LQ pair (for the other paired types' own list rules)."""
+    return _sample(gt_key, lq_key, gt_path, lq_path)
 
 
 def _from_folders(cfg: DatasetConfig, gt: Store, lq: Store) -> list[Sample]:
@@ -63,18 +72,19 @@ def _from_folders(cfg: DatasetConfig, gt: Store, lq: Store) -> list[Sample]:
     ]
 
 
-def paired_index(cfg: DatasetConfig, stores: dict[str, Store] | None = None) -> list[Sample]:
-    """Samples in BasicSR's order: LMDB meta info, else ``meta_info_file``, else a folder scan."""
+def paired_index(cfg: DatasetConfig, stores: dict[str, Store] | None = None,
+                 listed: Callable[[DatasetConfig], list[Sample] | None] = from_meta_info_file) -> list[Sample]:
+    """Samples in BasicSR's order: LMDB meta info, else the ``listed`` rule (a list file), else a folder scan."""
     stores = stores or open_paired_stores(cfg)
     gt, lq = stores["gt"], stores["lq"]
     if isinstance(gt, LmdbStore) and isinstance(lq, LmdbStore):
         samples = _from_lmdb(gt, lq)
     elif isinstance(gt, LmdbStore) or isinstance(lq, LmdbStore):
         raise DalisrError(f"dataroot_gt and dataroot_lq must use the same backend in {cfg.origin}")
-    elif cfg.get("meta_info_file"):
-        samples = _from_meta_info_file(cfg, gt, lq)
     else:
-        samples = _from_folders(cfg, gt, lq)
+        samples = listed(cfg)
+        if samples is None:
+            samples = _from_folders(cfg, gt, lq)
     require_samples(samples, f"{cfg.origin} ({gt.describe()})")
     return samples
 
