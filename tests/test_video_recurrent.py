@@ -225,3 +225,15 @@ def test_vimeo90k_recurrent_needs_every_gt_frame(vimeo, tmp_path):
                             gt_keys=[f"{s}/im4" for s in SEQUENCES])
     with pytest.raises(DalisrError, match="00001/0001/im1"):
         index(vimeo_opt(vimeo, dataroot_gt=im4_only["gt_lmdb"]))
+
+
+def test_preview_shows_the_middle_frame_of_gt_and_lq_sequences(reds_run):
+    from dalisr.preview import contact_sheet
+
+    _, epochs = reds_run
+    batch = epochs[0][0]
+    sheet = contact_sheet(batch, max_rows=2, gap=4)
+    assert sheet.shape == (2 * GT_SIZE + 4, 2 * GT_SIZE + 4, 3)
+    assert np.array_equal(sheet[:GT_SIZE, :GT_SIZE], identity(batch["gt"][0, T // 2])[0])
+    lq_only = contact_sheet({"lq": batch["lq"][:, 0]}, max_rows=1)
+    assert lq_only.shape == (PATCH, PATCH, 3)
