@@ -237,3 +237,17 @@ def test_preview_shows_the_middle_frame_of_gt_and_lq_sequences(reds_run):
     assert np.array_equal(sheet[:GT_SIZE, :GT_SIZE], identity(batch["gt"][0, T // 2])[0])
     lq_only = contact_sheet({"lq": batch["lq"][:, 0]}, max_rows=1)
     assert lq_only.shape == (PATCH, PATCH, 3)
+
+
+def test_options_are_checked_naming_the_key(reds, vimeo):
+    with pytest.raises(DalisrError, match="'num_frame'.*at least 1"):
+        load_dataset_options(reds_opt(reds, num_frame=-1))
+    with pytest.raises(DalisrError, match="'flip_sequence'.*must be bool"):
+        load_dataset_options(vimeo_opt(vimeo, flip_sequence="yes"))
+    with pytest.raises(DalisrError, match="missing key 'gt_size'.*REDSRecurrentDataset"):
+        load_dataset_options({k: v for k, v in reds_opt(reds).items() if k != "gt_size"})
+    val = {"type": "VideoTestDataset", "dataroot_gt": "GT", "dataroot_lq": "LQ", "io_backend": {"type": "disk"},
+           "scale": 4, "phase": "val"}
+    with pytest.raises(DalisrError, match="missing key 'num_frame'.*VideoTestDataset"):
+        load_dataset_options(val)
+    assert load_dataset_options({**val, "type": "VideoRecurrentTestDataset", "num_frame": -1}).warnings == []
