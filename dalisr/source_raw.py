@@ -145,9 +145,9 @@ class PatchSource(SampleSource):
     """A :class:`SampleSource` that emits the windows the graph would crop, already cut (HWC uint8 RGB).
 
     Training: every LQ frame gets the window of ``window_anchor`` on the
-    first LQ frame (patch ``gt_size // scale``), GT the same window times
-    ``scale``; GT-only datasets a ``gt_size`` window of GT. Val (raw only):
-    whole LQ frames, GT cut to ``lq * scale``. The sample index, skip record,
+    first LQ frame (patch ``gt_size // scale``), every GT frame the same
+    window times ``scale``; single-role datasets a ``gt_size`` window of
+    their frames. Val (raw only): whole frames, GT cut to ``lq * scale``. The sample index, skip record,
     fractions and flips follow as from :class:`SampleSource`.
     """
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from dalisr import DalisrError, build_dataloader
+from dalisr.prep.convert import convert_lmdb
 from dalisr.sampling import sample_draws
 from tests import reference as ref
 
@@ -57,6 +58,9 @@ def test_single_image_lmdb_meta_info_file_and_memcached(sample_set, tmp_path, me
     server = memcached()
     cached = run(single(folder, io_backend={"type": "memcached", "servers": [server.address]}))
     assert all(torch.equal(a["lq"], b["lq"]) and a["lq_path"] == b["lq_path"] for a, b in zip(by_folder, cached))
+    convert_lmdb(sample_set.lq_lmdb(4), str(tmp_path / "lq_raw.lmdb"), "raw")  # pixels sliced from the map
+    raw = run(single(str(tmp_path / "lq_raw.lmdb"), backend="lmdb"))
+    assert all(torch.equal(a["lq"], b["lq"]) and a["lq_path"] == b["lq_path"] for a, b in zip(lmdb, raw))
     meta = tmp_path / "meta.txt"
     picked = names(sample_set)[::-3]
     meta.write_text("".join(f"{n} (120,120,3)\n" for n in picked))  # file order, first token
