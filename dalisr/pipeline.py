@@ -87,13 +87,13 @@ def _paired(frames: dict, decoded: dict | None, fractions, flips, spec: GraphSpe
     return gts, lqs
 
 
-def _stack(tensors: list, count: int, mirror: bool):
-    """One role's frames as the batch holds them: C x H x W for a single image, T x C x H x W for several."""
+def _stack(tensors: list, sequence: bool, mirror: bool):
+    """One role's frames as the batch holds them: T x C x H x W for a sequence, else C x H x W."""
     from nvidia.dali import fn
 
     if mirror:
         tensors = [*tensors, *tensors[::-1]]
-    return fn.stack(*tensors) if count > 1 or mirror else tensors[0]
+    return fn.stack(*tensors) if sequence or mirror else tensors[0]
 
 
 def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
@@ -139,8 +139,9 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
             else:
                 imgs = decoded[role]
             out = {role: augment(imgs, flips, spec.use_hflip, spec.use_rot)}
-        tensors = [_stack([to_tensor(x, spec) for x in out[role]], roles[role], spec.mirror_sequence)
-                   for role in roles]
+        sequences = getattr(source.dataset, "sequences", frozenset())
+        tensors = [_stack([to_tensor(x, spec) for x in out[role]], roles[role] > 1 or role in sequences,
+                          spec.mirror_sequence) for role in roles]
         return (*tensors, idx, skipped)
 
     kwargs = dict(batch_size=rt.batch_size, num_threads=rt.num_threads, device_id=rt.device_id,

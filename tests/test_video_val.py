@@ -186,3 +186,10 @@ def test_video_recurrent_test_whole_clips(clips, backend, caplog):
 def test_video_recurrent_test_batch_of_unequal_clips_is_refused(clips):
     with pytest.raises(DalisrError, match="batch_size_per_gpu.*different lengths"):
         build_dataset(load_dataset_options(opt(clips, "VideoRecurrentTestDataset", batch_size_per_gpu=2)))
+
+
+def test_one_frame_windows_stay_sequences(clips):
+    """num_frame 1: LQ is still T x C x H x W (T = 1), as BasicSR's read_img_seq stacks it."""
+    batch = run(opt(clips, num_frame=1))[0]
+    assert tuple(batch["lq"].shape) == (1, 1, 3, 120, 120) and tuple(batch["gt"].shape) == (1, 3, 480, 480)
+    same(batch["lq"][0, 0], frame(clips, "BIx4", "a", 0))

@@ -34,6 +34,8 @@ class DatasetIndex:
 
     #: frames per role in one sample, in the order the source emits them
     roles: dict[str, int] = {"gt": 1, "lq": 1}
+    #: roles batched as T x C x H x W even when T is 1 (frame sequences); others are C x H x W when single
+    sequences: frozenset[str] = frozenset()
 
     def __init__(self, samples: Sequence[Sample]) -> None:
         self.samples = list(samples)

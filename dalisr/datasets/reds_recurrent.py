@@ -29,6 +29,8 @@ from .reds import key_suffix, read_reds_meta, require_lmdb_keys, select_clips, v
 class REDSRecurrentDataset(DatasetIndex):
     """One sample per frame; ``keys_for`` draws interval, start and order; GT and LQ are ``num_frame`` frames."""
 
+    sequences = frozenset({"gt", "lq"})
+
     def __init__(self, clips: Sequence[tuple[str, int]], num_frame: int, interval_list: Sequence[int],
                  random_reverse: bool, suffix: str) -> None:
         self.roles = {"gt": num_frame, "lq": num_frame}

@@ -75,6 +75,8 @@ class _ClipSet(DatasetIndex):
 class VideoTestDataset(_ClipSet):
     """One sample per frame; stored as (clip, frame) int arrays."""
 
+    sequences = frozenset({"lq"})
+
     def __init__(self, clips: Sequence[Clip], lq_root: str | None, num_frame: int, padding: str) -> None:
         super().__init__(clips, lq_root)
         self.roles = {"gt": 1, "lq": num_frame}
@@ -119,6 +121,8 @@ class VideoTestDataset(_ClipSet):
 
 class VideoRecurrentTestDataset(_ClipSet):
     """One sample per clip folder (sorted by name), every frame; short clips padded, then cut by the loader."""
+
+    sequences = frozenset({"gt", "lq"})
 
     def __init__(self, clips: Sequence[Clip], lq_root: str | None) -> None:
         super().__init__(sorted(clips, key=lambda c: c.folder), lq_root)

@@ -30,6 +30,7 @@ class Vimeo90KRecurrentDataset(DatasetIndex):
     """One septuplet per sample: GT and LQ ``clip/seq/im1..im7``, reversed per sample's draw."""
 
     roles = {"gt": SEPTUPLET, "lq": SEPTUPLET}
+    sequences = frozenset({"gt", "lq"})
 
     def __init__(self, keys: Sequence[str], random_reverse: bool, suffix: str) -> None:
         self.keys = list(keys)
