@@ -157,3 +157,18 @@ def test_realesrgan_paired_meta_info_errors(sample_set, renamed, tmp_path):
         run(paired(sample_set.gt_folder, str(renamed / "lq"), meta_info=str(bad)))
     with pytest.raises(DalisrError, match="does not exist"):
         run(paired(sample_set.gt_folder, str(renamed / "lq"), meta_info=str(tmp_path / "none.txt")))
+
+
+def test_preview_of_an_lq_only_set(sample_set, tmp_path):
+    import yaml
+    from click.testing import CliRunner
+
+    from dalisr.cli import main
+
+    config = tmp_path / "single.yml"
+    config.write_text(yaml.safe_dump(single(sample_set.lq_folder(4))))
+    out = tmp_path / "sheet.png"
+    result = CliRunner().invoke(main, ["preview", str(config), "--out", str(out), "--device", "cpu"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0 and "1 LQ images" in result.output
+    assert cv2.imread(str(out)).shape == (120, 120, 3)
