@@ -20,6 +20,8 @@ from .sampling import EpochPlan
 log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 0
+# types BasicSR never crops or flips, whatever the phase
+WHOLE_IMAGES = ("SingleImageDataset", "VideoTestDataset", "VideoRecurrentTestDataset")
 
 
 def resolve_device(device: str) -> str:
@@ -104,12 +106,15 @@ def graph_spec(cfg: DatasetConfig, device: str) -> GraphSpec:
         value = cfg.get(key)
         return None if value is None else tuple(float(v) for v in value)
 
-    return GraphSpec(phase="train" if cfg.phase == "train" else "val", gt_size=cfg.get("gt_size"),
-                     scale=cfg.get("scale", 1), use_hflip=bool(cfg.get("use_hflip", False)),
+    whole = cfg.type in WHOLE_IMAGES
+    return GraphSpec(phase="train" if cfg.phase == "train" else "val", gt_size=None if whole else cfg.get("gt_size"),
+                     scale=cfg.get("scale", 1), use_hflip=bool(cfg.get("use_hflip", False)) and not whole,
                      # BasicSR's FFHQDataset flips faces but never rotates them
-                     use_rot=bool(cfg.get("use_rot", False)) and cfg.type != "FFHQDataset",
+                     use_rot=bool(cfg.get("use_rot", False)) and cfg.type != "FFHQDataset" and not whole,
                      color_y=cfg.get("color") == "y",
-                     mean=as_tuple("mean"), std=as_tuple("std"), device=device)
+                     mean=as_tuple("mean"), std=as_tuple("std"),
+                     mirror_sequence=cfg.type == "Vimeo90KRecurrentDataset" and bool(cfg.get("flip_sequence", False)),
+                     device=device)
 
 
 def build_dataloader(opt: Mapping | str | os.PathLike, device: str = "auto", shard_id: int | None = None,

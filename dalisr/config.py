@@ -22,7 +22,7 @@ _OPT_STR = (str, type(None))
 SCHEMA: dict[str, tuple[type, ...]] = {
     "name": (str,), "type": (str,), "phase": (str,),
     "dataroot_gt": (str,), "dataroot_lq": (str,), "dataroot_flow": _OPT_STR,
-    "meta_info_file": _OPT_STR, "filename_tmpl": (str,), "io_backend": (dict,),
+    "meta_info_file": _OPT_STR, "meta_info": _OPT_STR, "filename_tmpl": (str,), "io_backend": (dict,),
     "gt_size": (int,), "scale": (int,), "use_hflip": (bool,), "use_rot": (bool,), "use_flip": (bool,),
     "mean": (list, tuple, type(None)), "std": (list, tuple, type(None)), "color": _OPT_STR,
     "batch_size_per_gpu": (int,), "num_worker_per_gpu": (int,), "use_shuffle": (bool,),
@@ -31,6 +31,7 @@ SCHEMA: dict[str, tuple[type, ...]] = {
     # video
     "num_frame": (int,), "interval_list": (list, tuple), "random_reverse": (bool,),
     "val_partition": (str,), "test_mode": (bool,), "cache_data": (bool,), "padding": (str,),
+    "flip_sequence": (bool,),
     # dalisr's own
     "last_batch": (str,), "on_error": (str,), "py_start_method": (str,), "num_threads": (int,),
 }
@@ -40,6 +41,12 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "REDSDataset": ("dataroot_gt", "dataroot_lq", "meta_info_file", "io_backend", "scale", "num_frame"),
     "Vimeo90KDataset": ("dataroot_gt", "dataroot_lq", "meta_info_file", "io_backend", "scale", "num_frame"),
     "FFHQDataset": ("dataroot_gt", "io_backend"),
+    "RealESRGANPairedDataset": ("dataroot_gt", "dataroot_lq", "io_backend", "scale"),
+    "REDSRecurrentDataset": ("dataroot_gt", "dataroot_lq", "meta_info_file", "io_backend", "scale", "num_frame"),
+    "Vimeo90KRecurrentDataset": ("dataroot_gt", "dataroot_lq", "meta_info_file", "io_backend", "scale"),
+    "SingleImageDataset": ("dataroot_lq", "io_backend"),
+    "VideoTestDataset": ("dataroot_gt", "dataroot_lq", "io_backend", "scale", "num_frame"),
+    "VideoRecurrentTestDataset": ("dataroot_gt", "dataroot_lq", "io_backend", "scale"),
 }
 # needed only to cut training patches (FFHQ trains on whole faces: BasicSR does not crop them)
 REQUIRED_FOR_TRAIN: dict[str, tuple[str, ...]] = {
@@ -47,7 +54,15 @@ REQUIRED_FOR_TRAIN: dict[str, tuple[str, ...]] = {
     "REDSDataset": ("gt_size",),
     "Vimeo90KDataset": ("gt_size",),
     "FFHQDataset": (),
+    "RealESRGANPairedDataset": ("gt_size",),
+    "REDSRecurrentDataset": ("gt_size",),
+    "Vimeo90KRecurrentDataset": ("gt_size",),
+    "SingleImageDataset": (),  # BasicSR never crops it: whole LQ images
+    "VideoTestDataset": (),
+    "VideoRecurrentTestDataset": (),
 }
+# types that read every frame whatever num_frame says (BasicSR's options write `num_frame: -1` for them)
+NUM_FRAME_UNUSED = ("Vimeo90KRecurrentDataset", "VideoRecurrentTestDataset")
 CHOICES = {
     "phase": ("train", "val", "test"),
     "color": (None, "y"),
@@ -55,6 +70,7 @@ CHOICES = {
     "last_batch": ("drop", "pad"),
     "on_error": ("raise", "skip"),
     "py_start_method": ("fork", "spawn"),
+    "padding": ("replicate", "reflection", "reflection_circle", "circle"),
 }
 
 
@@ -181,6 +197,8 @@ def _check(cfg: DatasetConfig) -> None:
 
 def _check_numbers(cfg: DatasetConfig) -> None:
     for key in ("gt_size", "scale", "batch_size_per_gpu", "dataset_enlarge_ratio", "num_frame"):
+        if key == "num_frame" and cfg.type in NUM_FRAME_UNUSED:
+            continue
         value = cfg.opt.get(key)
         if value is not None and value < 1:
             raise DalisrError(f"{cfg.where(key)} must be at least 1, got {value}")

@@ -28,6 +28,8 @@ class GraphSpec:
     color_y: bool = False
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
+    #: Vimeo90KRecurrentDataset's ``flip_sequence``: frames t = 0..T-1 then T-1..0 (7 read, 14 out)
+    mirror_sequence: bool = False
     device: str = "cpu"  # "cpu" or "gpu"
 
     @property
@@ -72,15 +74,18 @@ def crop_anchor(encoded_lq, fractions, patch: int):
     return fn.cast(fn.stack(top, left), dtype=types.INT32)
 
 
-def paired_crop(encoded_gt, encoded_lqs: Sequence, fractions, gt_size: int, scale: int, device: str):
+def paired_crop(encoded_gts: Sequence, encoded_lqs: Sequence, fractions, gt_size: int, scale: int, device: str):
     """BasicSR's paired_random_crop, decoding only the windows: LQ at the anchor, GT at ``anchor * scale``.
 
-    Every LQ frame gets the same window, so each is the aligned downscale of the GT patch.
+    Every LQ frame gets the same window and every GT frame the same window
+    times ``scale``, so each LQ patch is the aligned downscale of its GT patch.
+    Returns (GT patches, LQ patches).
     """
     patch = gt_size // scale
     anchor = crop_anchor(encoded_lqs[0], fractions, patch)
-    gt = decode_window(encoded_gt, anchor * scale, gt_size, device)
-    return gt, [decode_window(e, anchor, patch, device) for e in encoded_lqs]
+    gt_anchor = anchor * scale
+    gts = [decode_window(e, gt_anchor, gt_size, device) for e in encoded_gts]
+    return gts, [decode_window(e, anchor, patch, device) for e in encoded_lqs]
 
 
 def val_crop_gt(gt, encoded_lq, scale: int):

@@ -219,7 +219,21 @@ class DaliLoader:
         if self.on_error == "raise" and not np.array_equal(expected, idx):  # pragma: no cover - an invariant
             raise DalisrError(f"internal: batch {self.batch} of epoch {self.epoch} came out of order")
         batch.update(self.dataset.batch_fields(idx, draw))
+        self._cut_padding(batch, idx)
         return batch
+
+    def _cut_padding(self, batch: dict[str, Any], idx: list[int]) -> None:
+        """Drop the repeated frames a dataset padded a shorter sample with (whole clips of different lengths)."""
+        counts = {self.dataset.frame_count(i) for i in idx}
+        if counts == {None}:
+            return
+        if len(counts) > 1:
+            raise DalisrError(f"batch {self.batch} of epoch {self.epoch} ({self.origin}) mixes samples of different "
+                              "frame counts. Fix: batch_size_per_gpu: 1")
+        (count,) = counts
+        for role, frames in self.dataset.roles.items():
+            if frames > 1:
+                batch[role] = batch[role][:, :count].contiguous()
 
     def _explain(self, exc: Exception) -> Exception:
         """Turn DALI's wrapped error into one naming the sample's keys and stores."""

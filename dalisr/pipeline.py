@@ -67,6 +67,35 @@ def pipeline_source(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions) -
     return source
 
 
+def _paired(frames: dict, decoded: dict | None, fractions, flips, spec: GraphSpec,
+            pixels: bool) -> tuple[list, list]:
+    """GT and LQ frames of a paired sample: one crop window and one augmentation for all of them.
+
+    Training: every LQ frame gets the LQ window, every GT frame the GT window
+    (``scale`` x, aligned). Val: whole frames, each GT cut to ``lq * scale``.
+    """
+    if spec.train and spec.gt_size:
+        if pixels:  # the source has cut the windows already
+            gts, lqs = decoded["gt"], decoded["lq"]
+        else:
+            gts, lqs = paired_crop(frames["gt"], frames["lq"], fractions, spec.gt_size, spec.scale, spec.device)
+        both = augment([*gts, *lqs], flips, spec.use_hflip, spec.use_rot)
+        return both[:len(gts)], both[len(gts):]
+    gts, lqs = decoded["gt"], decoded["lq"]
+    if not pixels:
+        gts = [val_crop_gt(g, frames["lq"][0], spec.scale) for g in gts]
+    return gts, lqs
+
+
+def _stack(tensors: list, sequence: bool, mirror: bool):
+    """One role's frames as the batch holds them: T x C x H x W for a sequence, else C x H x W."""
+    from nvidia.dali import fn
+
+    if mirror:
+        tensors = [*tensors, *tensors[::-1]]
+    return fn.stack(*tensors) if sequence or mirror else tensors[0]
+
+
 def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
     """A DALI pipeline returning one tensor per role (video LQ stacked as T x C x H x W), ``idx`` and ``skipped``.
 
@@ -99,29 +128,21 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
             decoded = None
         else:
             decoded = {role: [decode(e, spec.device) for e in enc] for role, enc in frames.items()}
-        if "lq" in roles:
-            if spec.train:
-                if pixels:
-                    gt, lqs = decoded["gt"][0], decoded["lq"]
-                else:
-                    gt, lqs = paired_crop(frames["gt"][0], frames["lq"], fractions, spec.gt_size, spec.scale,
-                                          spec.device)
-                gt, *lqs = augment([gt, *lqs], flips, spec.use_hflip, spec.use_rot)
+        if "lq" in roles and "gt" in roles:
+            gts, lqs = _paired(frames, decoded, fractions, flips, spec, pixels)
+            out = {"gt": gts, "lq": lqs}
+        else:  # one role: GT only (faces) or LQ only (single images)
+            (role,) = roles
+            if decoded is None:
+                anchor = crop_anchor(frames[role][0], fractions, spec.gt_size)
+                imgs = [decode_window(e, anchor, spec.gt_size, spec.device) for e in frames[role]]
             else:
-                gt, lqs = decoded["gt"][0], decoded["lq"]
-                if not pixels:
-                    gt = val_crop_gt(gt, frames["lq"][0], spec.scale)
-            gt = to_tensor(gt, spec)
-            lqs = [to_tensor(x, spec) for x in lqs]
-            lq = fn.stack(*lqs) if roles["lq"] > 1 else lqs[0]
-            return gt, lq, idx, skipped
-        if decoded is None:
-            anchor = crop_anchor(frames["gt"][0], fractions, spec.gt_size)
-            gt = decode_window(frames["gt"][0], anchor, spec.gt_size, spec.device)
-        else:
-            gt = decoded["gt"][0]
-        (gt,) = augment([gt], flips, spec.use_hflip, spec.use_rot)
-        return to_tensor(gt, spec), idx, skipped
+                imgs = decoded[role]
+            out = {role: augment(imgs, flips, spec.use_hflip, spec.use_rot)}
+        sequences = getattr(source.dataset, "sequences", frozenset())
+        tensors = [_stack([to_tensor(x, spec) for x in out[role]], roles[role] > 1 or role in sequences,
+                          spec.mirror_sequence) for role in roles]
+        return (*tensors, idx, skipped)
 
     kwargs = dict(batch_size=rt.batch_size, num_threads=rt.num_threads, device_id=rt.device_id,
                   prefetch_queue_depth=rt.prefetch_queue_depth, exec_dynamic=True)

@@ -18,22 +18,29 @@ def _to_bgr8(t, mean=None, std=None) -> np.ndarray:
     return np.ascontiguousarray(x[:, :, ::-1])
 
 
+def _centre(t):
+    """A sample's image: the middle frame of a T x C x H x W sequence."""
+    return t[t.shape[0] // 2] if t.dim() == 4 else t
+
+
 def contact_sheet(batch: Mapping, max_rows: int = 8, gap: int = 4, mean=None, std=None) -> np.ndarray:
     """Rows of [GT patch | LQ patch upscaled by nearest neighbour to the GT size] (BGR uint8).
 
-    Video batches show the centre LQ frame. Nearest-neighbour upscaling keeps
-    each LQ pixel a visible block, so a misaligned crop shows as a shift.
+    Video batches show the middle frame of each sequence (GT and LQ alike).
+    Nearest-neighbour upscaling keeps each LQ pixel a visible block, so a
+    misaligned crop shows as a shift. LQ-only batches show the LQ images.
     """
     import cv2
 
-    gts, lqs = batch["gt"], batch.get("lq")
+    gts, lqs = batch.get("gt"), batch.get("lq")
+    if gts is None:  # LQ-only datasets: the LQ images alone
+        gts, lqs = lqs, None
     rows = []
     for i in range(min(max_rows, gts.shape[0])):
-        gt = _to_bgr8(gts[i], mean, std)
+        gt = _to_bgr8(_centre(gts[i]), mean, std)
         tiles = [gt]
         if lqs is not None:
-            lq_t = lqs[i] if lqs.dim() == 4 else lqs[i][lqs.shape[1] // 2]
-            lq = _to_bgr8(lq_t, mean, std)
+            lq = _to_bgr8(_centre(lqs[i]), mean, std)
             tiles.append(cv2.resize(lq, (gt.shape[1], gt.shape[0]), interpolation=cv2.INTER_NEAREST))
         spacer = np.full((gt.shape[0], gap, 3), 255, np.uint8)
         row = tiles[0] if len(tiles) == 1 else np.concatenate([tiles[0], spacer, tiles[1]], axis=1)

@@ -34,6 +34,20 @@ def check_sizes(gt: bytes, lq: bytes, key: str, where: str, scale: int, gt_size:
     check_pair_shapes(g[:2], q[:2], key, where, scale, gt_size)
 
 
+def split_roles(values: list, roles: dict[str, int]) -> dict[str, list]:
+    """A sample's values (every frame of every role, in ``roles`` order) grouped by role."""
+    out, at = {}, 0
+    for role, count in roles.items():
+        out[role] = values[at:at + count]
+        at += count
+    return out
+
+
+def gt_partner(lq_frame: int, num_gt: int) -> int:
+    """The GT frame an LQ frame is checked against: the one GT (EDVR-style), else the GT of the same t."""
+    return 0 if num_gt == 1 else lq_frame
+
+
 def intact(data: bytes) -> bool:
     """Cheap integrity check: PNG chunk CRCs, else a full OpenCV decode."""
     if data[:8] == b"\x89PNG\r\n\x1a\n":
@@ -126,8 +140,9 @@ class SampleSource:
                                       "Fix: re-create it from the source image (or re-copy the store)")
                 out.append(np.frombuffer(data, dtype=np.uint8))
         if self.check_pairs:
-            gt = out[0]
-            for j, lq in enumerate(out[1:1 + self.dataset.roles["lq"]]):
+            frames = split_roles(out, self.dataset.roles)
+            for j, lq in enumerate(frames["lq"]):
+                gt = frames["gt"][gt_partner(j, len(frames["gt"]))]
                 check_sizes(gt, lq, keys["lq"][j], self.stores["lq"].describe(), self.scale, self.gt_size)
         if self.stats is not None:
             shapes = [header_shape(x) for x in out]

@@ -35,7 +35,7 @@ from .formats.meta_info import RAW, MetaEntry, entries_codec
 from .formats.png import read_png_header
 from .formats.png_rows import CorruptPng, as_rgb, read_parts, row_decoder_built, window_rows
 from .formats.raw import as_color, is_raw, raw_pixels
-from .source import SampleSource, key_rng
+from .source import SampleSource, gt_partner, key_rng
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +130,9 @@ class PatchSource(SampleSource):
     """A :class:`SampleSource` that emits the windows the graph would crop, already cut (HWC uint8 RGB).
 
     Training: every LQ frame gets the window of ``window_anchor`` on the
-    first LQ frame (patch ``gt_size // scale``), GT the same window times
-    ``scale``; GT-only datasets a ``gt_size`` window of GT. Val (raw only):
-    whole LQ frames, GT cut to ``lq * scale``. The sample index, skip record,
+    first LQ frame (patch ``gt_size // scale``), every GT frame the same
+    window times ``scale``; single-role datasets a ``gt_size`` window of
+    their frames. Val (raw only): whole frames, GT cut to ``lq * scale``. The sample index, skip record,
     fractions and flips follow as from :class:`SampleSource`.
     """
 
@@ -161,43 +161,47 @@ class PatchSource(SampleSource):
 
     # -- geometry -------------------------------------------------------------------------------------------------
     def _windows(self, keys: dict, shapes: dict[str, list[tuple[int, int]]], fractions) -> dict[str, list[tuple]]:
-        """(top, left, h, w) per frame, after BasicSR's size checks on the frames' (h, w)."""
-        paired = "lq" in self.dataset.roles
+        """(top, left, h, w) per frame, after BasicSR's size checks on the frames' (h, w).
+
+        Every LQ frame gets the LQ window, every GT frame the GT window; a
+        single-role dataset (GT only, LQ only) gets a ``gt_size`` window on all its frames.
+        """
+        if "lq" in self.dataset.roles and "gt" in self.dataset.roles:
+            return self._paired_windows(keys, shapes, fractions)
         out: dict[str, list[tuple]] = {}
-        if paired:
-            gh, gw = shapes["gt"][0]
-            where = self.stores["lq"].describe()
-            qh, qw = shapes["lq"][0]
-            for key, lq_hw in zip(keys["lq"], shapes["lq"]):
-                if self.crop:
-                    check_pair_shapes((gh, gw), lq_hw, key, where, self.scale, self.gt_size)
-                elif gh < lq_hw[0] * self.scale or gw < lq_hw[1] * self.scale:  # val: GT is cut to lq * scale
-                    raise DalisrError(
-                        f"Scale mismatches for key '{key}' in {where}: GT ({gh}, {gw}) is smaller than {self.scale}x "
-                        f"LQ {tuple(lq_hw)}. Fix: regenerate the LQ image or correct scale")
-            if self.crop:
-                p = self.patch
-                top, left = window_anchor(fractions, qh, qw, p)
-                out["lq"] = [(top, left, p, p)] * len(shapes["lq"])
-                out["gt"] = [(top * self.scale, left * self.scale, self.gt_size, self.gt_size)]
-            else:
-                out["lq"] = [(0, 0, h, w) for h, w in shapes["lq"]]
-                out["gt"] = [(0, 0, qh * self.scale, qw * self.scale)]
+        (role,) = self.dataset.roles
+        h, w = shapes[role][0]
+        if self.crop:
+            size = self.gt_size
+            if h < size or w < size:
+                key = keys[role][0]
+                raise DalisrError(f"{role.upper()} ({h}, {w}) of key '{key}' in {self.stores[role].describe()} is "
+                                  f"smaller than the patch size ({size}, {size}) = gt_size. Please remove {key}")
+            top, left = window_anchor(fractions, h, w, size)
+            out[role] = [(top, left, size, size)] * len(shapes[role])
         else:
-            gh, gw = shapes["gt"][0]
-            if self.crop:
-                size = self.gt_size
-                if gh < size or gw < size:
-                    key = keys["gt"][0]
-                    raise DalisrError(f"GT ({gh}, {gw}) of key '{key}' in {self.stores['gt'].describe()} is smaller "
-                                      f"than the patch size ({size}, {size}) = gt_size. Please remove {key}")
-                top, left = window_anchor(fractions, gh, gw, size)
-                out["gt"] = [(top, left, size, size)]
-            else:
-                out["gt"] = [(0, 0, gh, gw)]
-        for role in self.dataset.roles:
-            out.setdefault(role, [])
+            out[role] = [(0, 0, fh, fw) for fh, fw in shapes[role]]
         return out
+
+    def _paired_windows(self, keys: dict, shapes: dict[str, list[tuple[int, int]]], fractions) -> dict[str, list]:
+        where = self.stores["lq"].describe()
+        num_gt = len(shapes["gt"])
+        for j, (key, lq_hw) in enumerate(zip(keys["lq"], shapes["lq"])):
+            gh, gw = shapes["gt"][gt_partner(j, num_gt)]
+            if self.crop:
+                check_pair_shapes((gh, gw), lq_hw, key, where, self.scale, self.gt_size)
+            elif gh < lq_hw[0] * self.scale or gw < lq_hw[1] * self.scale:  # val: GT is cut to lq * scale
+                raise DalisrError(
+                    f"Scale mismatches for key '{key}' in {where}: GT ({gh}, {gw}) is smaller than {self.scale}x "
+                    f"LQ {tuple(lq_hw)}. Fix: regenerate the LQ image or correct scale")
+        qh, qw = shapes["lq"][0]
+        if self.crop:
+            p = self.patch
+            top, left = window_anchor(fractions, qh, qw, p)
+            return {"lq": [(top, left, p, p)] * len(shapes["lq"]),
+                    "gt": [(top * self.scale, left * self.scale, self.gt_size, self.gt_size)] * num_gt}
+        return {"lq": [(0, 0, h, w) for h, w in shapes["lq"]],
+                "gt": [(0, 0, qh * self.scale, qw * self.scale)] * num_gt}
 
     # -- raw: slice the memory map ----------------------------------------------------------------------------------
     def _load_raw(self, keys: dict, fractions) -> list[np.ndarray]:

@@ -34,7 +34,9 @@ def preview(config: str, out: str, rows: int, section: str | None, device: str, 
     sheet = contact_sheet(batch, max_rows=rows, mean=spec.mean, std=spec.std)
     if not cv2.imwrite(out, sheet):
         raise click.ClickException(f"could not write {out}")
-    click.echo(f"wrote {out}: {min(rows, batch['gt'].shape[0])} GT | LQ pairs from {config}")
+    what = "GT | LQ pairs" if "gt" in batch and "lq" in batch else ("GT" if "gt" in batch else "LQ") + " images"
+    shown = batch["gt" if "gt" in batch else "lq"].shape[0]
+    click.echo(f"wrote {out}: {min(rows, shown)} {what} from {config}")
 
 
 def register(group: click.Group) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from ..sample_data import PHOTOS, count_subimages, make_sample_set
+from ..sample_video import make_sample_reds
 from .common import progress, user_errors
 
 
@@ -13,8 +16,11 @@ from .common import progress, user_errors
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Write at most this many GT sub-images (default: all, 55).")
 @click.option("--no-lmdb", is_flag=True, help="Write only the image folders, not the LMDBs.")
+@click.option("--reds", is_flag=True,
+              help="Also write a small REDS-like video set in OUT/REDS (4 clips of 10 frames, REDS4 val folders), "
+                   "as pipelines/basicvsr_reds_sample.yml reads it.")
 @user_errors
-def make_sample(out: str, limit: int | None, no_lmdb: bool) -> None:
+def make_sample(out: str, limit: int | None, no_lmdb: bool, reds: bool) -> None:
     """Write a small DIV2K-like paired set into OUT from scikit-image's photographs.
 
     GT sub-images are 480x480 (step 240) as BasicSR's extract_subimages cuts
@@ -27,6 +33,9 @@ def make_sample(out: str, limit: int | None, no_lmdb: bool) -> None:
     with progress(total, "sub-images") as bar:
         result = make_sample_set(out, photos=PHOTOS, limit=limit, lmdb=not no_lmdb, progress=bar.update)
     click.echo(f"sample set ready in {result.root}")
+    if reds:
+        video = make_sample_reds(os.path.join(out, "REDS"))
+        click.echo(f"sample REDS set ready in {video.root}")
 
 
 def register(group: click.Group) -> None:

@@ -10,15 +10,27 @@ from ..storage import Store
 from .base import DatasetIndex, Sample
 from .ffhq import build_ffhq
 from .paired import build_paired
+from .realesrgan_paired import build_realesrgan_paired
 from .reds import build_reds
 from .shared import collector_paused
+
+from .reds_recurrent import build_reds_recurrent
+from .single_image import build_single_image
+from .video_test import build_video_recurrent_test, build_video_test
 from .vimeo90k import build_vimeo90k
+from .vimeo90k_recurrent import build_vimeo90k_recurrent
 
 BUILDERS: dict[str, Callable[[DatasetConfig], tuple[DatasetIndex, dict[str, Store]]]] = {
     "PairedImageDataset": build_paired,
     "REDSDataset": build_reds,
     "Vimeo90KDataset": build_vimeo90k,
     "FFHQDataset": build_ffhq,
+    "RealESRGANPairedDataset": build_realesrgan_paired,
+    "REDSRecurrentDataset": build_reds_recurrent,
+    "Vimeo90KRecurrentDataset": build_vimeo90k_recurrent,
+    "SingleImageDataset": build_single_image,
+    "VideoTestDataset": build_video_test,
+    "VideoRecurrentTestDataset": build_video_recurrent_test,
 }
 
 

@@ -37,6 +37,8 @@ class DatasetIndex:
 
     #: frames per role in one sample, in the order the source emits them
     roles: dict[str, int] = {"gt": 1, "lq": 1}
+    #: roles batched as T x C x H x W even when T is 1 (frame sequences); others are C x H x W when single
+    sequences: frozenset[str] = frozenset()
 
     def __init__(self, samples: Sequence[Sample]) -> None:
         self.samples = list(samples)
@@ -69,6 +71,15 @@ class DatasetIndex:
             digest.update("\n".join(self.name(int(i)) for i in picked).encode("utf-8", "surrogateescape"))
             cached = self._fingerprint = digest.hexdigest()
         return cached
+
+    def frame_count(self, index: int) -> int | None:
+        """How many frames of sample ``index`` are real, where it has fewer than ``roles`` says.
+
+        A DALI pipeline has a fixed frame count per role, so a dataset with
+        samples of different lengths (whole clips) repeats the last frame up to
+        it; the loader cuts the batch back to this many. None: all are real.
+        """
+        return None
 
     def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
         """The non-tensor fields of a batch, e.g. ``gt_path``/``lq_path`` as BasicSR names them.

@@ -145,11 +145,23 @@ def _options(cfg: DatasetConfig) -> tuple[int, list[int], tuple[str, ...]]:
     intervals = cfg.get("interval_list", [1])
     if not intervals or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 1 for i in intervals):
         raise DalisrError(f"{cfg.where('interval_list')} must be a list of positive integers, got {intervals!r}")
+    return num_frame, list(intervals), val_clips(cfg)
+
+
+def val_clips(cfg: DatasetConfig) -> tuple[str, ...]:
+    """The clips of ``val_partition`` (REDS4 by default)."""
     partition = cfg.get("val_partition", DEFAULT_VAL_PARTITION)
     if partition not in VAL_PARTITIONS:
         raise DalisrError(f"{cfg.where('val_partition')} is '{partition}'. Fix: use one of "
                           f"{', '.join(VAL_PARTITIONS)}")
-    return num_frame, list(intervals), VAL_PARTITIONS[partition]
+    return VAL_PARTITIONS[partition]
+
+
+def select_clips(cfg: DatasetConfig, clips: list[tuple[str, int]], held_out: tuple[str, ...]) -> list[tuple[str, int]]:
+    """BasicSR's split: training drops the ``val_partition`` clips; ``test_mode: true`` keeps only them."""
+    if cfg.get("test_mode", False):
+        return [(c, n) for c, n in clips if c in held_out]
+    return [(c, n) for c, n in clips if c not in held_out]
 
 
 def _check_clip_lengths(clips: list[tuple[str, int]], num_frame: int, intervals: list[int], where: str) -> None:
@@ -166,15 +178,15 @@ def _check_clip_lengths(clips: list[tuple[str, int]], num_frame: int, intervals:
 
 
 def build_reds(cfg: DatasetConfig) -> tuple[REDSDataset, dict[str, Store]]:
-    num_frame, intervals, val_clips = _options(cfg)
+    num_frame, intervals, held_out = _options(cfg)
     meta = cfg["meta_info_file"]
-    clips = [(c, n) for c, n in read_reds_meta(meta) if c not in val_clips]
+    clips = select_clips(cfg, read_reds_meta(meta), held_out)
     backend = cfg.io_backend
     stores = {"gt": open_store(backend, cfg["dataroot_gt"], "dataroot_gt"),
               "lq": open_store(backend, cfg["dataroot_lq"], "dataroot_lq")}
     dataset = REDSDataset(clips, num_frame, intervals, bool(cfg.get("random_reverse", False)),
                           key_suffix(stores["gt"]))
-    require_samples(dataset, f"{meta} (after removing val_partition clips)")
+    require_samples(dataset, f"{meta} (after the val_partition / test_mode split)")
     _check_clip_lengths(clips, num_frame, intervals, meta)
     every_frame = [f"{clip}/{f:08d}" for clip, n in clips for f in range(n)]
     for role in ("gt", "lq"):
