@@ -1,0 +1,6 @@
+"""Real-ESRGAN-style degradation in the loader: parameters drawn per sample in the source, applied in the DALI graph.
+
+options.py reads the options, params.py draws them (and the noise fields),
+ops.py / resize.py are the graph steps, graph.py chains them as
+Real-ESRGAN's ``feed_data`` does.
+"""
