@@ -65,19 +65,15 @@ def test_usm_sharp_matches_its_definition(photo):
 
 
 def _resize_graph(img, mode, out_hw, roi_end=None):
-    from nvidia.dali import fn, types
-
     h, w = img.shape[:2]
     ints = np.array([mode, h, w, *out_hw, box_width(h, out_hw[0]), box_width(w, out_hw[1])], np.int32)
     masks = [wide_windows(h, out_hw[0]).reshape(-1, 1, 1), wide_windows(w, out_hw[1]).reshape(1, -1, 1)]
     roi = np.asarray(roi_end if roi_end is not None else (h, w), np.float32)
 
     def build(x, v, mh, mw, r):
-        del types
         roi_arg = (r[0], r[1]) if roi_end is not None else None
         return interpolate(x, v[0], (v[1], v[2]), (v[3], v[4]), (v[5], v[6]), [mh, mw], roi_end=roi_arg)
 
-    del fn
     return _run1(build, img, ints, *masks, roi, layouts=["HWC", None, None, None, None])
 
 
@@ -126,8 +122,6 @@ def test_quantize_is_clamp_round(photo):
 
 def test_jpeg_is_close_to_diffjpeg(photo):
     """DALI's JPEG (libjpeg, integer input) vs BasicSR's DiffJPEG (float input) at the same quality."""
-    from nvidia.dali import types
-
     dj = basicsr_module("utils.diffjpeg")
     jpeger = dj.DiffJPEG(differentiable=False)
     for quality in (30, 60, 95):
@@ -137,4 +131,3 @@ def test_jpeg_is_close_to_diffjpeg(photo):
         assert psnr(got, want) >= 32, quality
         # the same strength: PSNR to the input within 1.5 dB of DiffJPEG's (29.8 vs 29.6 dB at quality 30)
         assert abs(psnr(got, photo) - psnr(want, photo)) < 1.5, quality
-    del types

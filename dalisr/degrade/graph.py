@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .ops import add_noise, filter2d, jpeg, quantize, to_float, usm_sharp
 from .options import DegradeOptions
-from .params import JPEG_FIRST, I, F
+from .params import JPEG_FIRST, F, I
 from .resize import interpolate
 
 

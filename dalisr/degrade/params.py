@@ -36,7 +36,7 @@ INT_FIELDS = ("mode1", "h1", "w1", "gauss1", "gray1", "q1", "blur2", "mode2", "h
               "kh1", "kw1", "kh2", "kw2", "kh3", "kw3")
 FLOAT_FIELDS = ("scale1", "roi_h1", "roi_w1", "sigma1", "pscale1", "scale2", "sigma2", "pscale2",
                 "quality1", "quality2", "quality3")
-I = {name: i for i, name in enumerate(INT_FIELDS)}
+I = {name: i for i, name in enumerate(INT_FIELDS)}  # noqa: E741 (the int slots, as F is the float ones)
 F = {name: i for i, name in enumerate(FLOAT_FIELDS)}
 
 
