@@ -31,6 +31,12 @@ SCHEMA: dict[str, tuple[type, ...]] = {
     # video
     "num_frame": (int,), "interval_list": (list, tuple), "random_reverse": (bool,),
     "val_partition": (str,), "test_mode": (bool,), "cache_data": (bool,), "padding": (str,),
+    # Real-ESRGAN's GT dataset (meta_info: its list of GT paths; the kernels: dalisr/degrade/kernels.py)
+    "meta_info": _OPT_STR, "blur_kernel_size": (int,), "blur_kernel_size2": (int,),
+    "kernel_list": (list, tuple), "kernel_prob": (list, tuple), "blur_sigma": (list, tuple),
+    "betag_range": (list, tuple), "betap_range": (list, tuple), "sinc_prob": _NUM,
+    "kernel_list2": (list, tuple), "kernel_prob2": (list, tuple), "blur_sigma2": (list, tuple),
+    "betag_range2": (list, tuple), "betap_range2": (list, tuple), "sinc_prob2": _NUM, "final_sinc_prob": _NUM,
     # dalisr's own
     "last_batch": (str,), "on_error": (str,), "py_start_method": (str,), "num_threads": (int,),
 }
@@ -40,6 +46,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "REDSDataset": ("dataroot_gt", "dataroot_lq", "meta_info_file", "io_backend", "scale", "num_frame"),
     "Vimeo90KDataset": ("dataroot_gt", "dataroot_lq", "meta_info_file", "io_backend", "scale", "num_frame"),
     "FFHQDataset": ("dataroot_gt", "io_backend"),
+    "RealESRGANDataset": ("dataroot_gt", "io_backend", "kernel_list", "kernel_prob", "blur_sigma", "betag_range",
+                          "betap_range", "sinc_prob", "kernel_list2", "kernel_prob2", "blur_sigma2", "betag_range2",
+                          "betap_range2", "sinc_prob2", "final_sinc_prob"),
 }
 # needed only to cut training patches (FFHQ trains on whole faces: BasicSR does not crop them)
 REQUIRED_FOR_TRAIN: dict[str, tuple[str, ...]] = {
@@ -47,6 +56,7 @@ REQUIRED_FOR_TRAIN: dict[str, tuple[str, ...]] = {
     "REDSDataset": ("gt_size",),
     "Vimeo90KDataset": ("gt_size",),
     "FFHQDataset": (),
+    "RealESRGANDataset": (),  # its crop is the fixed 400 crop-or-pad; gt_size is the model's
 }
 CHOICES = {
     "phase": ("train", "val", "test"),

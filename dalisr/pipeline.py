@@ -6,6 +6,8 @@ import copy
 import os
 from dataclasses import dataclass
 
+import numpy as np
+
 from .graph import (
     GraphSpec,
     augment,
@@ -37,8 +39,9 @@ class RuntimeOptions:
     stats_dir: str | None = None
 
 
-def output_names(roles: dict[str, int]) -> list[str]:
-    return [*roles, "idx", "skipped"]
+def output_names(roles: dict[str, int], extras=()) -> list[str]:
+    """The pipeline's outputs: one tensor per role, ``idx``, ``skipped``, then the dataset's extra outputs."""
+    return [*roles, "idx", "skipped", *extras]
 
 
 def png_window_pays(rt: RuntimeOptions) -> bool:
@@ -54,11 +57,17 @@ def png_window_pays(rt: RuntimeOptions) -> bool:
 
 
 def pipeline_source(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions) -> SampleSource:
-    """The source the pipeline runs: one that crops while reading where that applies (raw LMDBs, PNG windows)."""
+    """The source the pipeline runs: one that crops while reading where that applies (raw LMDBs, PNG windows,
+    a dataset's crop-or-pad)."""
     from .source_raw import patch_source
 
-    source = patch_source(source, train=spec.train, crop=bool(spec.train and spec.gt_size),
-                          png_window=png_window_pays(rt))
+    if source.dataset.crop_pad_size:
+        from .source_pad import CropPadSource
+
+        source = CropPadSource.wrap(source, spec.use_hflip, spec.use_rot)
+    else:
+        source = patch_source(source, train=spec.train, crop=bool(spec.train and spec.gt_size),
+                              png_window=png_window_pays(rt))
     if rt.stats_dir is not None:
         from .profiling import SourceStats
 
@@ -68,7 +77,8 @@ def pipeline_source(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions) -
 
 
 def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
-    """A DALI pipeline returning one tensor per role (video LQ stacked as T x C x H x W), ``idx`` and ``skipped``.
+    """A DALI pipeline returning one tensor per role (video LQ stacked as T x C x H x W), ``idx``, ``skipped``
+    and the dataset's extra outputs (CPU tensors, as the source made them).
 
     A source that emits pixels (``emits_pixels``: raw LMDBs, PNG windows) has
     already decoded and cropped: the graph then only augments and converts.
@@ -77,18 +87,20 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
 
     source = pipeline_source(source, spec, rt)
     roles = source.dataset.roles
+    extra_types = [types.to_dali_type(np.dtype(d)) for d in source.dataset.extra_outputs.values()]
     parallel = rt.py_num_workers > 0
     pixels = source.emits_pixels
 
     @pipeline_def(enable_conditionals=spec.use_rot)
     def sr_pipeline():
         nframes = sum(roles.values())
-        dtypes = [types.UINT8] * nframes + [types.INT64, types.INT64, types.FLOAT, types.INT32]
+        dtypes = [types.UINT8] * nframes + [types.INT64, types.INT64, types.FLOAT, types.INT32] + extra_types
         es_kwargs = {"parallel": True, "prefetch_queue_depth": 2} if parallel else {}
         if pixels:
-            es_kwargs["layout"] = ["HWC"] * nframes + [""] * 4
+            es_kwargs["layout"] = ["HWC"] * nframes + [""] * (4 + len(extra_types))
         outs = fn.external_source(source, num_outputs=source.num_outputs, batch=False, dtype=dtypes, **es_kwargs)
-        encoded, (idx, skipped, fractions, flips) = outs[:-4], outs[-4:]
+        encoded, (idx, skipped, fractions, flips) = outs[:nframes], outs[nframes:nframes + 4]
+        extras = tuple(outs[nframes + 4:])
         frames, at = {}, 0
         for role, count in roles.items():
             frames[role] = list(encoded[at:at + count])
@@ -114,14 +126,14 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
             gt = to_tensor(gt, spec)
             lqs = [to_tensor(x, spec) for x in lqs]
             lq = fn.stack(*lqs) if roles["lq"] > 1 else lqs[0]
-            return gt, lq, idx, skipped
+            return gt, lq, idx, skipped, *extras
         if decoded is None:
             anchor = crop_anchor(frames["gt"][0], fractions, spec.gt_size)
             gt = decode_window(frames["gt"][0], anchor, spec.gt_size, spec.device)
         else:
             gt = decoded["gt"][0]
         (gt,) = augment([gt], flips, spec.use_hflip, spec.use_rot)
-        return to_tensor(gt, spec), idx, skipped
+        return to_tensor(gt, spec), idx, skipped, *extras
 
     kwargs = dict(batch_size=rt.batch_size, num_threads=rt.num_threads, device_id=rt.device_id,
                   prefetch_queue_depth=rt.prefetch_queue_depth, exec_dynamic=True)

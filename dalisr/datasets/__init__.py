@@ -10,6 +10,7 @@ from ..storage import Store
 from .base import DatasetIndex, Sample
 from .ffhq import build_ffhq
 from .paired import build_paired
+from .realesrgan import build_realesrgan
 from .reds import build_reds
 from .vimeo90k import build_vimeo90k
 
@@ -18,6 +19,7 @@ BUILDERS: dict[str, Callable[[DatasetConfig], tuple[DatasetIndex, dict[str, Stor
     "REDSDataset": build_reds,
     "Vimeo90KDataset": build_vimeo90k,
     "FFHQDataset": build_ffhq,
+    "RealESRGANDataset": build_realesrgan,
 }
 
 

@@ -34,6 +34,11 @@ class DatasetIndex:
 
     #: frames per role in one sample, in the order the source emits them
     roles: dict[str, int] = {"gt": 1, "lq": 1}
+    #: per-sample arrays the source emits after the frames (name -> numpy dtype), made by :meth:`extra_arrays`;
+    #: they reach the batch under their names (e.g. Real-ESRGAN's kernels)
+    extra_outputs: dict[str, str] = {}
+    #: BasicSR's crop-or-pad: GT padded (reflect-101) up to this square and cut to it, after the flips
+    crop_pad_size: int | None = None
 
     def __init__(self, samples: Sequence[Sample]) -> None:
         self.samples = list(samples)
@@ -44,6 +49,11 @@ class DatasetIndex:
     def keys_for(self, index: int, rng: np.random.Generator) -> dict[str, tuple[str, ...]]:
         """The store keys of sample ``index`` (``rng`` is for datasets that draw frames)."""
         return self.samples[index].keys
+
+    def extra_arrays(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """The arrays of :attr:`extra_outputs`, in order, for sample ``index``; ``rng`` is the sample's own
+        stream (from seed, epoch and position), so they are reproducible and resumable."""
+        return ()
 
     def name(self, index: int) -> str:
         """A short name of sample ``index`` for messages and stats (the GT key's base name, a clip/frame ...)."""

@@ -1,0 +1,90 @@
+"""RealESRGANDataset: GT images plus three per-sample kernels, for Real-ESRGAN / Real-ESRNet training.
+
+As BasicSR's ``RealESRGANDataset``: each sample is one GT image, flipped
+(``use_hflip``, ``use_rot``), padded (reflect-101) and cut to a 400 square
+(:mod:`dalisr.source_pad`), with ``kernel1``, ``kernel2`` and ``sinc_kernel``
+drawn as Real-ESRGAN draws them (:mod:`dalisr.degrade.kernels`); the model
+(``RealESRNetModel`` / ``RealESRGANModel.feed_data``) makes the LQ from them.
+
+The samples, in BasicSR's order: an LMDB's ``meta_info.txt`` keys; else the
+``meta_info`` file's lines (first token: a path under ``dataroot_gt``); else
+(dalisr only) the image files of the ``dataroot_gt`` folder. Samples are kept
+as two lists of strings (keys, reported paths), nothing per sample besides.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..config import DatasetConfig
+from ..degrade.kernels import KernelOptions, draw_kernels
+from ..errors import DalisrError
+from ..storage import Store, open_store
+from .base import DatasetIndex, require_samples
+
+CROP_PAD_SIZE = 400  # BasicSR hard-codes it too
+
+
+class RealESRGANDataset(DatasetIndex):
+    """One GT key per sample; batches carry ``gt``, ``gt_path`` and the three kernels (N x 21 x 21 float32)."""
+
+    roles = {"gt": 1}
+    extra_outputs = {"kernel1": "float32", "kernel2": "float32", "sinc_kernel": "float32"}
+    crop_pad_size = CROP_PAD_SIZE
+
+    def __init__(self, keys: Sequence[str], paths: Sequence[str], kernels: KernelOptions) -> None:
+        if len(keys) != len(paths):
+            raise ValueError("one path per key")
+        self.keys = list(keys)
+        self.paths = list(paths)
+        self.kernels = kernels
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def keys_for(self, index: int, rng: np.random.Generator) -> dict[str, tuple[str, ...]]:
+        return {"gt": (self.keys[index],)}
+
+    def name(self, index: int) -> str:
+        return os.path.splitext(os.path.basename(self.keys[index]))[0]
+
+    def extra_arrays(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        return draw_kernels(self.kernels, rng)
+
+    def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
+        return {"gt_path": [self.paths[i] for i in indices]}
+
+
+def _meta_info_file(cfg: DatasetConfig) -> str | None:
+    """BasicSR's key is ``meta_info``; ``meta_info_file`` (the other datasets' spelling) is taken too."""
+    return cfg.get("meta_info") or cfg.get("meta_info_file")
+
+
+def realesrgan_index(cfg: DatasetConfig, store: Store) -> tuple[list[str], list[str]]:
+    """(keys, paths as BasicSR reports them as ``gt_path``) in BasicSR's order."""
+    root = cfg["dataroot_gt"]
+    if store.kind == "lmdb":
+        keys = [e.key for e in store.meta()]
+        return keys, list(keys)
+    listing = _meta_info_file(cfg)
+    if listing:
+        try:
+            with open(listing, encoding="utf-8") as f:  # BasicSR takes each line's first token
+                keys = [line.split()[0] for line in f if line.strip()]
+        except FileNotFoundError:
+            raise DalisrError(f"{cfg.where('meta_info')}: file {listing} does not exist. Fix: point meta_info at "
+                              "the list of GT images (one path under dataroot_gt per line)") from None
+    else:
+        keys = store.keys() or []
+    return keys, [os.path.join(root, k) for k in keys]
+
+
+def build_realesrgan(cfg: DatasetConfig) -> tuple[RealESRGANDataset, dict[str, Store]]:
+    kernels = KernelOptions.from_options(cfg.opt, cfg.origin)
+    store = open_store(cfg.io_backend, cfg["dataroot_gt"], "dataroot_gt")
+    keys, paths = realesrgan_index(cfg, store)
+    require_samples(keys, f"{cfg.origin} ({store.describe()})")
+    return RealESRGANDataset(keys, paths, kernels), {"gt": store}
