@@ -38,6 +38,7 @@ SCHEMA: dict[str, tuple[type, ...]] = {
     "kernel_list2": (list, tuple), "kernel_prob2": (list, tuple), "blur_sigma2": (list, tuple),
     "betag_range2": (list, tuple), "betap_range2": (list, tuple), "sinc_prob2": _NUM, "final_sinc_prob": _NUM,
     # dalisr's own
+    "degradation": (dict, bool),  # Real-ESRGAN's degradation in the loader (dalisr/degrade/options.py)
     "last_batch": (str,), "on_error": (str,), "py_start_method": (str,), "num_threads": (int,),
 }
 
@@ -75,6 +76,8 @@ class DatasetConfig:
     opt: dict[str, Any]
     origin: str = "option dict"
     warnings: list[str] = field(default_factory=list)
+    #: the options file's top-level keys (not ``datasets``) when a whole options file was given, else empty
+    top: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
         return self.opt[key]
@@ -142,7 +145,9 @@ def load_dataset_options(opt: Mapping | str | os.PathLike, section: str | None =
     if not isinstance(data, Mapping):
         raise DalisrError(f"{origin} does not hold a mapping of options")
     implied_phase = None
+    top: dict[str, Any] = {}
     if "datasets" in data:
+        top = {k: v for k, v in data.items() if k != "datasets"}
         data, origin, implied_phase = _pick_section(data, section, origin)
     else:
         data = dict(data)
@@ -152,7 +157,7 @@ def load_dataset_options(opt: Mapping | str | os.PathLike, section: str | None =
         full = _read_yaml(os.fspath(opt))
         if isinstance(full, Mapping) and isinstance(full.get("scale"), int):
             data["scale"] = full["scale"]  # BasicSR copies the top-level scale into each dataset
-    cfg = DatasetConfig(data, origin)
+    cfg = DatasetConfig(data, origin, top=top)
     _check(cfg)
     return cfg
 

@@ -158,7 +158,8 @@ class DaliLoader:
             warnings.filterwarnings("ignore", message="The external source node")
             self._pipe = build_pipeline(source, self.spec, self.runtime)
             self._pipe.build()
-        names = output_names(self.dataset.roles, self.dataset.extra_outputs)
+        names = getattr(self.dataset, "graph_outputs", None) or output_names(self.dataset.roles,
+                                                                             self.dataset.extra_outputs)
         self._iter = DALIGenericIterator(self._pipe, names, auto_reset=False, prepare_first_batch=False)
         self._pipe_at = (self.epoch, self.batch)
         track(self)

@@ -90,8 +90,9 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
     extra_types = [types.to_dali_type(np.dtype(d)) for d in source.dataset.extra_outputs.values()]
     parallel = rt.py_num_workers > 0
     pixels = source.emits_pixels
+    degradation = getattr(source.dataset, "degradation", None)  # Real-ESRGAN's LQ made in the graph
 
-    @pipeline_def(enable_conditionals=spec.use_rot)
+    @pipeline_def(enable_conditionals=spec.use_rot or degradation is not None)
     def sr_pipeline():
         nframes = sum(roles.values())
         dtypes = [types.UINT8] * nframes + [types.INT64, types.INT64, types.FLOAT, types.INT32] + extra_types
@@ -133,6 +134,10 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
         else:
             gt = decoded["gt"][0]
         (gt,) = augment([gt], flips, spec.use_hflip, spec.use_rot)
+        if degradation is not None:
+            from .degrade.graph import degraded_outputs
+
+            return (*degraded_outputs(gt, extras, degradation, spec.device), idx, skipped)
         return to_tensor(gt, spec), idx, skipped, *extras
 
     kwargs = dict(batch_size=rt.batch_size, num_threads=rt.num_threads, device_id=rt.device_id,

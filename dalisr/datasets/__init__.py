@@ -29,6 +29,10 @@ def build_dataset(cfg: DatasetConfig) -> tuple[DatasetIndex, dict[str, Store]]:
     if builder is None:
         raise DalisrError(f"{cfg.where('type')}: '{cfg.type}' has no dalisr pipeline yet. "
                           f"Fix: use one of {', '.join(BUILDERS)}")
+    if cfg.opt.get("degradation") not in (None, False):  # true or a mapping: Real-ESRGAN's LQ made in the loader
+        from .degraded import build_degraded
+
+        return build_degraded(cfg)
     return builder(cfg)
 
 

@@ -84,3 +84,25 @@ def paired_patches(lq_u8, gts: list, anchor, opts: DegradeOptions) -> tuple:
     lq = fn.slice(lq_u8, anchor, [patch, patch], axes=[0, 1], out_of_bounds_policy="error")
     return lq, [fn.slice(g, anchor * opts.scale, [opts.gt_size, opts.gt_size], axes=[0, 1],
                          out_of_bounds_policy="error") for g in gts]
+
+
+def degraded_outputs(gt_u8, extras: tuple, opts: DegradeOptions, device: str = "cpu") -> list:
+    """From the GT square and the source's extra arrays to the batch tensors: gt, lq (, gt_plain), CHW float.
+
+    ``extras``: kernel1, kernel2, sinc_kernel, then ``params.sample_arrays``'s ten arrays.
+    """
+    from nvidia.dali import fn, types
+
+    k1, k2, sinc, ints, floats, noise1, noise2, *masks = extras
+    noise1, noise2 = (fn.reshape(z, layout="HWC") for z in (noise1, noise2))  # as the image's, for the merges
+    if device == "gpu":  # the image-sized inputs go where the image is; sizes and draws stay on the CPU
+        k1, k2, sinc, noise1, noise2 = (x.gpu() for x in (k1, k2, sinc, noise1, noise2))
+        masks = [m.gpu() for m in masks]
+    inp = DegradeInputs(k1, k2, sinc, ints, floats, noise1, noise2, list(masks), opts)
+    lq, gt = degrade(gt_u8, inp)
+    gts = [gt, to_float(gt_u8)] if opts.gt_plain else [gt]
+    anchor = fn.stack(ints[I["top"]], ints[I["left"]])
+    lq, gts = paired_patches(lq, gts, anchor, opts)
+    chw = [fn.transpose(g, perm=[2, 0, 1], output_layout="CHW") for g in gts]
+    lq = fn.crop_mirror_normalize(lq, dtype=types.FLOAT, output_layout="CHW", mean=[0.0] * 3, std=[255.0] * 3)
+    return [chw[0], lq, *chw[1:]]

@@ -7,6 +7,8 @@ sample, from a numpy generator keyed by the sample's (seed, epoch,
 position), so a batch is as varied as Real-ESRGAN's 180-pair pool makes it,
 and every rank, worker and restart draws the same values.
 
+The generator is the one the source gives the dataset's per-sample arrays
+(``source.extra_rng``): the kernels are drawn from it first, then these.
 The draws travel to the DALI graph as two small vectors (``INT`` and
 ``FLOAT`` slots below); the noise fields (standard normal, one channel
 repeated for gray noise) as two float32 HWC arrays, because DALI's own
@@ -21,9 +23,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .options import DegradeOptions, StageOptions
-
-PARAM_STREAM = 0xDE6A  # generator streams, apart from the source's crop/flip (0x5EED) and key (1) draws
-NOISE_STREAM = 0xDE6B
 
 UP, DOWN, KEEP = 0, 1, 2
 AREA, BILINEAR, BICUBIC = 0, 1, 2
@@ -145,12 +144,13 @@ def scaled_size(n: int, factor: float) -> int:
     return int(math.floor(float(n) * factor))
 
 
-def draw_sample(opts: DegradeOptions, seed: int, epoch: int, position: int,
-                size: tuple[int, int] | None = None) -> SampleDraws:
-    """All draws of the sample at ``position`` of ``epoch``; ``size`` is the GT's (h, w) (default: crop_pad_size)."""
+def draw_sample(opts: DegradeOptions, rng: np.random.Generator, size: tuple[int, int] | None = None) -> SampleDraws:
+    """All draws of one sample from its own generator (the source keys it by seed, epoch and position).
+
+    ``size`` is the GT's (h, w) (default: the crop-or-pad square).
+    """
     from ..source_raw import window_anchor
 
-    rng = np.random.default_rng([seed, epoch, position, PARAM_STREAM])
     h, w = size or (opts.crop_pad_size, opts.crop_pad_size)
     first = draw_stage(rng, opts.first)
     blur2 = bool(rng.random() < opts.second_blur_prob)
@@ -178,9 +178,8 @@ def noise_field(rng: np.random.Generator, shape: tuple[int, int], gray: bool) ->
     return rng.standard_normal((h, w, 3), dtype=np.float32)
 
 
-def noise_fields(draws: SampleDraws, seed: int, epoch: int, position: int) -> tuple[np.ndarray, np.ndarray]:
+def noise_fields(draws: SampleDraws, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """The first and second order's noise fields of a sample."""
-    rng = np.random.default_rng([seed, epoch, position, NOISE_STREAM])
     return noise_field(rng, draws.size1, draws.first.gray), noise_field(rng, draws.size2, draws.second.gray)
 
 
@@ -201,12 +200,12 @@ def trim_kernel(kernel: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(k[ring:n - ring, ring:n - ring])
 
 
-def sample_arrays(opts: DegradeOptions, seed: int, epoch: int, position: int,
+def sample_arrays(opts: DegradeOptions, rng: np.random.Generator,
                   size: tuple[int, int] | None = None) -> tuple[np.ndarray, ...]:
     """What a degrading source emits for one sample: ints, floats, the two noise fields, the six area masks."""
-    draws = draw_sample(opts, seed, epoch, position, size)
+    draws = draw_sample(opts, rng, size)
     ints, floats = draws.vectors()
-    return (ints, floats, *noise_fields(draws, seed, epoch, position), *draws.area_masks())
+    return (ints, floats, *noise_fields(draws, rng), *draws.area_masks())
 
 
 N_ARRAYS = 10  # len(sample_arrays(...))
