@@ -40,6 +40,8 @@ SCHEMA: dict[str, tuple[type, ...]] = {
     # dalisr's own
     "degradation": (dict, bool),  # Real-ESRGAN's degradation in the loader (dalisr/degrade/options.py)
     "last_batch": (str,), "on_error": (str,), "py_start_method": (str,), "num_threads": (int,),
+    # `dalisr train`: false leaves the section to BasicSR's own loader (dalisr/integrations/basicsr.py)
+    "dalisr": (bool,),
 }
 
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -126,20 +128,22 @@ def _pick_section(full: Mapping, section: str | None, origin: str) -> tuple[dict
     return dict(datasets[name]), f"{origin} (datasets.{name})", phase if phase in CHOICES["phase"] else None
 
 
-def load_dataset_options(opt: Mapping | str | os.PathLike, section: str | None = None) -> DatasetConfig:
+def load_dataset_options(opt: Mapping | str | os.PathLike, section: str | None = None, *,
+                         origin: str | None = None) -> DatasetConfig:
     """Check a BasicSR dataset option dict, or a YAML path holding one or a whole options file.
 
     A whole options file (one with ``datasets:``) gives ``datasets.train`` unless
     ``section`` names another (``val``, ``val_1`` ...). Missing required keys,
     wrong types, bad choices and unknown backends raise DalisrError naming the
-    key and the file; unknown keys are logged once each.
+    key and the file; unknown keys are logged once each. ``origin`` names where an
+    option dict came from in those messages (default: "option dict").
     """
     if isinstance(opt, (str, os.PathLike)):
         path = os.fspath(opt)
         origin = f"options file {path}"
         data = _read_yaml(path)
     elif isinstance(opt, Mapping):
-        origin, data = "option dict", opt
+        origin, data = origin or "option dict", opt
     else:
         raise DalisrError(f"dataset options must be a dict or a YAML path, not {type(opt).__name__}")
     if not isinstance(data, Mapping):
