@@ -1,69 +1,28 @@
-"""Real-ESRGAN's own torch steps as references: BasicSR's code where it can be imported, else skip.
+"""Real-ESRGAN's own torch steps as references: BasicSR's code (the ``basicsr`` extra), else skip.
 
-``basicsr_module(name)`` imports ``basicsr.<name>`` when basicsr is
-installed; without it (CI before the extra is installed), a checkout of
-BasicSR named by ``DALISR_BASICSR_SRC`` (or /work/ref/BasicSR) is loaded by
-path. ``degradations.py`` imports torchvision's ``rgb_to_grayscale`` only:
-where torchvision is missing, a stand-in with torchvision's weights is put
-in ``sys.modules`` for that one import.
+basicsr is imported through dalisr's compatibility step (torchvision's
+``functional_tensor`` alias), with tests/conftest.py's torchvision stand-in
+where torchvision does not import; the torch-only statements below let the
+same checks run without BasicSR.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import os
-import sys
-import types
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-SRC = os.environ.get("DALISR_BASICSR_SRC", "/work/ref/BasicSR")
-
-
-def _gray_standin() -> None:
-    if "torchvision.transforms.functional" in sys.modules:
-        return
-    try:
-        import torchvision.transforms.functional  # noqa: F401
-        return
-    except ImportError:
-        pass
-
-    def rgb_to_grayscale(img, num_output_channels=1):
-        r, g, b = img.unbind(dim=-3)
-        gray = (0.2989 * r + 0.587 * g + 0.114 * b).unsqueeze(dim=-3)
-        return gray.expand(img.shape) if num_output_channels == 3 else gray
-
-    tv = sys.modules.setdefault("torchvision", types.ModuleType("torchvision"))
-    tr = sys.modules.setdefault("torchvision.transforms", types.ModuleType("torchvision.transforms"))
-    fun = types.ModuleType("torchvision.transforms.functional")
-    fun.rgb_to_grayscale = rgb_to_grayscale
-    tv.transforms, tr.functional = tr, fun
-    sys.modules["torchvision.transforms.functional"] = fun
-    sys.modules["torchvision.transforms.functional_tensor"] = fun
-
 
 def basicsr_module(name: str):
-    """``basicsr.<name>`` (e.g. ``utils.img_process_util``), or skip the test."""
-    _gray_standin()
-    try:
-        return importlib.import_module(f"basicsr.{name}")
-    except ImportError:
-        pass
-    path = os.path.join(SRC, "basicsr", *name.split(".")) + ".py"
-    if not os.path.exists(path):
-        pytest.skip(f"basicsr is not installed and {path} is absent")
-    key = f"_basicsr_ref_{name.replace('.', '_')}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules[key] = mod
-    return sys.modules[key]
+    """``basicsr.<name>`` (e.g. ``utils.img_process_util``), or skip the test where basicsr is not installed."""
+    from dalisr.integrations.basicsr_compat import register_functional_tensor_alias
+
+    register_functional_tensor_alias()
+    pytest.importorskip("basicsr")
+    return importlib.import_module(f"basicsr.{name}")
 
 
 # -- independent statements of the same operations (torch only), for machines without BasicSR --------------------
