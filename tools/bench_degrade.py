@@ -10,9 +10,10 @@ batch 12 as Real-ESRGAN's files, scale 4) on the same GT images (the sample set'
   crop) run with torch on the CPU with ``torch.set_num_threads(workers)``, on GT + kernel batches made
   beforehand by dalisr's RealESRGANDataset loader (loading is not timed: this is the degradation alone).
   It is called on a stand-in ``self`` (device cpu, its DiffJPEG and USMSharp; the 180-pair pool is left
-  out, as it allocates on CUDA and only copies tensors; ``filter2D`` gets contiguous input, see ``_feed_data``). Real-ESRGAN's ``realesrnet_model.py`` comes from
-  the ``realesrgan`` package when installed, else from ``--realesrgan-src`` (default: $DALISR_REALESRGAN_SRC
-  or /work/ref/Real-ESRGAN); torchvision from tests/stubs where the real one does not import (CPU torch).
+  out, as it allocates on CUDA and only copies tensors; ``filter2D`` gets contiguous input, see
+  ``_feed_data``). Real-ESRGAN's ``realesrnet_model.py`` comes from the ``realesrgan`` package when
+  installed, else from $DALISR_REALESRGAN_SRC (default /work/ref/Real-ESRGAN); torchvision from
+  tests/stubs where the real one does not import (CPU torch).
 * ``degrade-dalisr``: dalisr's loader with ``degradation: true`` (reading, crop-or-pad, kernels, the whole
   degradation and the crop) with ``workers`` DALI Python workers and as many DALI threads.
 """
