@@ -534,8 +534,8 @@ def main(argv=None) -> None:
             ensure_codec(args.data, args.scale, args.work_dir, codec)
     info = machine()
     print(f"machine: {info['cores']} cores ({info['cpu']}), CUDA {'yes' if info['cuda'] else 'no'}; "
-          f"data: {args.data} x{args.scale}, gt_size {args.gt_size}, batch {args.batch} "
-          f"{'(degrade-* modes: 256, 12) ' if any(m.startswith('degrade-') for m in modes) else ''}"
+          f"data: {args.data} x{args.scale}, gt_size {args.gt_size}, batch {args.batch}"
+          f"{' (degrade-* modes: gt_size 256, batch 12)' if any(m.startswith('degrade-') for m in modes) else ''}, "
           f"{args.iters} batches after {args.warmup} warm-up, workers {args.workers}", flush=True)
     runs: dict[str, list[dict]] = {m: [] for m in modes}
     for r in range(args.repeat):
