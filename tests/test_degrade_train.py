@@ -46,7 +46,8 @@ def test_realesrnet_options_train_with_the_degradation_in_the_loader(tmp_path, s
     monkeypatch.chdir(tmp_path)
     with open(OPTIONS, encoding="utf-8") as f:
         opt = yaml.safe_load(f)
-    opt["datasets"]["train"].update(degradation=True, batch_size_per_gpu=2, num_worker_per_gpu=0)
+    # a DALI worker reads the LMDB (as in training), so this process keeps no handle BasicSR could trip on
+    opt["datasets"]["train"].update(degradation=True, batch_size_per_gpu=2, num_worker_per_gpu=1)
     del opt["datasets"]["val"], opt["val"]  # validation is the launcher's tests' business; keep this one short
     path = tmp_path / "realesrnet_in_loader.yml"
     path.write_text(yaml.safe_dump(opt, sort_keys=False))
@@ -56,3 +57,20 @@ def test_realesrnet_options_train_with_the_degradation_in_the_loader(tmp_path, s
     assert ShapeRecordingSRModel.shapes == [((2, 3, 64, 64), (2, 3, 256, 256))] * 2
     models = tmp_path / "experiments" / opt["name"] / "models"
     assert (models / "net_g_latest.pth").exists()
+
+
+def test_launcher_passes_the_files_top_level_degradation_options(sample_set):
+    """BasicSR hands the launcher the dataset section alone: the file's top-level options must still count."""
+    from dalisr.integrations.basicsr import BasicsrLauncher
+
+    with open(OPTIONS, encoding="utf-8") as f:
+        opt = yaml.safe_load(f)
+    section = dict(opt["datasets"]["train"], dataroot_gt=sample_set.gt_lmdb, degradation={"jpeg_range": [40, 50]},
+                   phase="train", scale=4, num_worker_per_gpu=1)
+    opt.update(noise_range2=[3, 4], rank=0, world_size=1, num_gpu=0)
+    launcher = BasicsrLauncher(OPTIONS)
+    launcher.opt = opt
+    dataset = launcher._dalisr_dataset(section)
+    d = dataset.loader.dataset.degradation
+    assert d.second.noise_range == (3.0, 4.0) and d.first.jpeg_range == (40.0, 50.0)
+    dataset.loader.close()

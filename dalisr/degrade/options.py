@@ -87,6 +87,14 @@ class DegradeOptions:
                    crop_pad_size=int(merged.get("crop_pad_size", 400)))
 
 
+def with_top_level(block: Mapping | bool | None, top: Mapping) -> dict:
+    """The ``degradation:`` value as a full mapping: the options file's top-level degradation keys, overridden by
+    the block's. For callers that pass a dataset section without its file (BasicSR's train loop does)."""
+    merged = {k: top[k] for k in DEFAULTS if k in top}
+    merged.update(block if isinstance(block, Mapping) else {})
+    return merged
+
+
 def _tuple(value: Any) -> Any:
     return tuple(float(v) for v in value) if isinstance(value, (list, tuple)) else float(value)
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..build import build_dataloader as dalisr_dataloader
+from ..degrade.options import with_top_level
 from ..errors import DalisrError
 from ..loader import DaliLoader
 from .basicsr_compat import SUPPORTED, import_basicsr
@@ -194,6 +195,8 @@ class BasicsrLauncher:
         opt, section = self.opt, self._section_name(dataset_opt)
         train = dataset_opt.get("phase") == "train"
         options = dict(dataset_opt)
+        if options.get("degradation") not in (None, False):  # Real-ESRGAN keeps these at the file's top level
+            options["degradation"] = with_top_level(options["degradation"], opt)
         if not train:
             options["batch_size_per_gpu"] = 1  # BasicSR validates one image at a time
         shard, world = (opt["rank"], opt["world_size"]) if train else (0, 1)  # val: rank 0 sees all
