@@ -10,12 +10,10 @@ made, so a plain ``SRModel`` trains on it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from ..config import DatasetConfig
-from ..degrade.kernels import KernelOptions, draw_kernels
+from ..degrade.kernels import draw_kernels
 from ..degrade.options import DegradeOptions
 from ..degrade.params import sample_arrays, trim_kernel
 from ..errors import DalisrError
@@ -31,11 +29,16 @@ class DegradedRealESRGANDataset(RealESRGANDataset):
 
     extra_outputs = {**RealESRGANDataset.extra_outputs, **DEGRADE_OUTPUTS}
 
-    def __init__(self, keys: Sequence[str], paths: Sequence[str], kernels: KernelOptions,
-                 degradation: DegradeOptions) -> None:
-        super().__init__(keys, paths, kernels)
-        self.degradation = degradation
-        self.crop_pad_size = degradation.crop_pad_size
+    degradation: DegradeOptions
+
+    @classmethod
+    def from_base(cls, base: RealESRGANDataset, degradation: DegradeOptions) -> DegradedRealESRGANDataset:
+        """The same samples and kernel options as ``base``, plus the degradation."""
+        made = cls.__new__(cls)
+        made.__dict__.update(base.__dict__)
+        made.degradation = degradation
+        made.crop_pad_size = degradation.crop_pad_size
+        return made
 
     @property
     def graph_outputs(self) -> list[str]:
@@ -63,4 +66,4 @@ def build_degraded(cfg: DatasetConfig) -> tuple[DegradedRealESRGANDataset, dict[
                           f"{cfg.phase}). Fix: validate on a PairedImageDataset")
     degradation = degradation_options(cfg)
     base, stores = build_realesrgan(cfg)
-    return DegradedRealESRGANDataset(base.keys, base.paths, base.kernels, degradation), stores
+    return DegradedRealESRGANDataset.from_base(base, degradation), stores
