@@ -73,10 +73,25 @@ def crop_pad_plan(height: int, width: int, flips, fractions, size: int) -> CropP
     return CropPadPlan(rows, cols, transpose)
 
 
+def _axis_index(index: np.ndarray, origin: int) -> slice | np.ndarray:
+    """``index - origin`` as a slice where it is a run (step 1 or -1: a crop, flipped or not), else the array."""
+    rel = index - origin
+    if len(rel) > 1:
+        step = int(rel[1] - rel[0])
+        if step in (1, -1) and np.array_equal(np.diff(rel), np.full(len(rel) - 1, step)):
+            stop = int(rel[-1]) + step
+            return slice(int(rel[0]), None if stop < 0 else stop, step)
+    return rel
+
+
 def gather_unflipped(window: np.ndarray, plan: CropPadPlan, flips) -> np.ndarray:
-    """The output square from the decoded ``plan.box`` window, with the flips undone (HWC, contiguous)."""
+    """The output square from the decoded ``plan.box`` window, with the flips undone (HWC, contiguous).
+
+    Crops (no padding) are plain slices; padded axes gather with their index arrays, one axis at a time.
+    """
     top, left, _, _ = plan.box
-    out = window[(plan.rows - top)[:, None], (plan.cols - left)[None, :]]  # BasicSR's result, before transpose
+    out = window[_axis_index(plan.rows, top)]  # BasicSR's result before its transpose
+    out = out[:, _axis_index(plan.cols, left)]
     hflip, vflip, _ = (bool(f) for f in flips)
     # the result is transpose?(vflip?(hflip?(gt))): with the transpose not applied, undo the flips
     if vflip:

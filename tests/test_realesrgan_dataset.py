@@ -230,3 +230,24 @@ def test_option_errors_name_the_key(gt_images, tmp_path):
     with pytest.raises(DalisrError, match="meta_info"):
         build_dataloader(options(str(root / "gt"), {"type": "disk"}, meta_info=str(tmp_path / "none.txt")),
                          device="cpu")
+
+
+def test_jpeg_files_and_jp2_lmdb_decode_whole_as_opencv_does(tmp_path):
+    """Values that are not PNG (JPEG files, a JPEG 2000 LMDB) are decoded whole with OpenCV, as BasicSR does."""
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "jpg"
+    folder.mkdir()
+    decoded = {}
+    with LmdbWriter(str(tmp_path / "gt_jp2.lmdb")) as writer:
+        for name, (h, w) in (("small", (210, 330)), ("large", (450, 520))):
+            img = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (7, 7), 0)
+            ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+            (folder / f"{name}.jpg").write_bytes(buf.tobytes())
+            decoded[name] = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+            value, level = encode_value(img, "jp2")
+            writer.put(name, value, f"{name}.png", image_shape(img), level)
+            decoded[f"{name}_jp2"] = img  # lossless
+    epochs = run(options(str(folder), {"type": "disk"}), epochs=2)
+    check_against_basicsr(epochs, decoded, stem)
+    epochs = run(options(str(tmp_path / "gt_jp2.lmdb"), {"type": "lmdb"}), epochs=2)
+    check_against_basicsr(epochs, decoded, lambda key: f"{key}_jp2")

@@ -9,7 +9,7 @@ drawn as Real-ESRGAN draws them (:mod:`dalisr.degrade.kernels`); the model
 The samples, in BasicSR's order: an LMDB's ``meta_info.txt`` keys; else the
 ``meta_info`` file's lines (first token: a path under ``dataroot_gt``); else
 (dalisr only) the image files of the ``dataroot_gt`` folder. Samples are kept
-as two lists of strings (keys, reported paths), nothing per sample besides.
+as one list of key strings; ``gt_path`` is made from the key when a batch asks.
 """
 
 from __future__ import annotations
@@ -35,11 +35,10 @@ class RealESRGANDataset(DatasetIndex):
     extra_outputs = {"kernel1": "float32", "kernel2": "float32", "sinc_kernel": "float32"}
     crop_pad_size = CROP_PAD_SIZE
 
-    def __init__(self, keys: Sequence[str], paths: Sequence[str], kernels: KernelOptions) -> None:
-        if len(keys) != len(paths):
-            raise ValueError("one path per key")
+    def __init__(self, keys: Sequence[str], root: str | None, kernels: KernelOptions) -> None:
+        """``root``: what ``gt_path`` joins the key to (``dataroot_gt``), or None where it is the key (LMDB)."""
         self.keys = list(keys)
-        self.paths = list(paths)
+        self.root = root
         self.kernels = kernels
 
     def __len__(self) -> int:
@@ -55,7 +54,12 @@ class RealESRGANDataset(DatasetIndex):
         return draw_kernels(self.kernels, rng)
 
     def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
-        return {"gt_path": [self.paths[i] for i in indices]}
+        return {"gt_path": [self.path(i) for i in indices]}
+
+    def path(self, index: int) -> str:
+        """BasicSR's ``gt_path``: the LMDB key, or ``dataroot_gt`` joined with the listed path."""
+        key = self.keys[index]
+        return key if self.root is None else os.path.join(self.root, key)
 
 
 def _meta_info_file(cfg: DatasetConfig) -> str | None:
@@ -63,12 +67,10 @@ def _meta_info_file(cfg: DatasetConfig) -> str | None:
     return cfg.get("meta_info") or cfg.get("meta_info_file")
 
 
-def realesrgan_index(cfg: DatasetConfig, store: Store) -> tuple[list[str], list[str]]:
-    """(keys, paths as BasicSR reports them as ``gt_path``) in BasicSR's order."""
-    root = cfg["dataroot_gt"]
+def realesrgan_index(cfg: DatasetConfig, store: Store) -> list[str]:
+    """The GT keys in BasicSR's order."""
     if store.kind == "lmdb":
-        keys = [e.key for e in store.meta()]
-        return keys, list(keys)
+        return [e.key for e in store.meta()]
     listing = _meta_info_file(cfg)
     if listing:
         try:
@@ -79,12 +81,13 @@ def realesrgan_index(cfg: DatasetConfig, store: Store) -> tuple[list[str], list[
                               "the list of GT images (one path under dataroot_gt per line)") from None
     else:
         keys = store.keys() or []
-    return keys, [os.path.join(root, k) for k in keys]
+    return keys
 
 
 def build_realesrgan(cfg: DatasetConfig) -> tuple[RealESRGANDataset, dict[str, Store]]:
     kernels = KernelOptions.from_options(cfg.opt, cfg.origin)
     store = open_store(cfg.io_backend, cfg["dataroot_gt"], "dataroot_gt")
-    keys, paths = realesrgan_index(cfg, store)
+    keys = realesrgan_index(cfg, store)
     require_samples(keys, f"{cfg.origin} ({store.describe()})")
-    return RealESRGANDataset(keys, paths, kernels), {"gt": store}
+    root = None if store.kind == "lmdb" else cfg["dataroot_gt"]
+    return RealESRGANDataset(keys, root, kernels), {"gt": store}
