@@ -235,3 +235,12 @@ def test_unsupported_option_names_option_file_and_fix(workdir):
     with pytest.raises(DalisrError, match="'dalisr' in dataset section 'Set5' must be true or false"):
         train(write_options(tmp / "flag.yml", bad_flag))
 
+
+
+def test_pipelines_edsr_sample_file_trains(workdir):
+    options = os.path.join(os.path.dirname(OPTIONS), "..", "..", "pipelines", "edsr_div2k_x4_sample.yml")
+    run_training(os.path.abspath(options), ["--force_yml", "train:total_iter=2", "model_type=RecordingSRModel"])
+    text = workdir[1].text()
+    assert "Network [EDSR] is created." in text
+    assert [it for it, _ in RecordingSRModel.trained] == [1, 2]
+    assert re.search(r"Validation Set5_sample\n\t # psnr: \d+\.\d+", text)
