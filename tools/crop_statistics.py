@@ -11,7 +11,8 @@ offsets' mean and std (uniform: (room-1)/2 and about room/sqrt(12)), the
 Kolmogorov-Smirnov distance from uniform, the 8 orientations' chi-square (7
 degrees of freedom: 14.1 is the 5 % level), the lag-1 correlation of offsets
 between consecutive samples and between one image's crops in consecutive
-epochs, and how evenly the images were visited. Same prerequisites as
+epochs, the share of draws (offsets and orientation) equal to the draw at the same
+slot of the epoch before, and how evenly the images were visited. Same prerequisites as
 tools/learning_equivalence.py.
 """
 
@@ -91,9 +92,14 @@ def report(name: str, seed: int, found, room: int, per_epoch: int) -> None:
     pairs = [(t, by_epoch[(e + 1, img)]) for (e, img), t in by_epoch.items() if (e + 1, img) in by_epoch]
     epoch_corr = float(np.corrcoef(*zip(*pairs))[0, 1]) if len(pairs) > 2 else float("nan")
     visits = Counter(f[0] for f in found)
+    # the same draw (offsets and orientation) at the same slot of the previous epoch
+    draws = [f[1:] for f in found]
+    repeats = [draws[i] == draws[i - per_epoch] for i in range(per_epoch, len(draws))]
+    repeat = float(np.mean(repeats)) if repeats else float("nan")
     print(f"{name:8} {seed:>4} {len(found):>6} {tops.mean():>6.1f} {tops.std():>5.1f} {lefts.mean():>6.1f} "
           f"{lefts.std():>5.1f} {max(ks_uniform(tops, room), ks_uniform(lefts, room)):>6.3f} {chi2:>7.1f} "
-          f"{lag1:>+7.3f} {epoch_corr:>+7.3f} {min(visits.values()):>4}..{max(visits.values()):<4}", flush=True)
+          f"{lag1:>+7.3f} {epoch_corr:>+7.3f} {repeat:>7.1%} {min(visits.values()):>4}..{max(visits.values()):<4}",
+          flush=True)
 
 
 def main() -> None:
@@ -116,7 +122,7 @@ def main() -> None:
     print(f"{len(lq_images)} images, LQ {h}px, patch {args.gt_size // 4}px: offsets uniform on 0..{room - 1} "
           f"(mean {(room - 1) / 2:.1f}, std {np.sqrt((room ** 2 - 1) / 12):.1f})")
     print(f"{'loader':8} {'seed':>4} {'crops':>6} {'top':>6} {'sd':>5} {'left':>6} {'sd':>5} {'KS':>6} "
-          f"{'chi2(8)':>7} {'lag1':>7} {'epoch':>7} visits")
+          f"{'chi2(8)':>7} {'lag1':>7} {'epoch':>7} {'repeat':>7} visits")
     for seed in args.seeds:
         for name in ("dalisr", "basicsr"):
             report(name, seed, crops(name, seed, args, section, lq_images), room, per_epoch)
