@@ -138,10 +138,12 @@ def test_functional_tensor_alias_serves_basicsr():
     import sys
 
     from basicsr.data import degradations
-    from torchvision.transforms.functional import rgb_to_grayscale
+    from torchvision.transforms import functional
 
-    assert sys.modules[LEGACY_MODULE].rgb_to_grayscale is rgb_to_grayscale
-    assert degradations.rgb_to_grayscale is rgb_to_grayscale
+    legacy = sys.modules[LEGACY_MODULE]  # torchvision's own (< 0.17) or dalisr's alias
+    img = torch.rand(2, 3, 5, 7)
+    assert torch.allclose(legacy.rgb_to_grayscale(img), functional.rgb_to_grayscale(img))
+    assert degradations.rgb_to_grayscale is legacy.rgb_to_grayscale
 
 
 @pytest.mark.parametrize("samples,batches,batch,world,ratio,expected", [
