@@ -138,10 +138,12 @@ def test_functional_tensor_alias_serves_basicsr():
     import sys
 
     from basicsr.data import degradations
-    from torchvision.transforms.functional import rgb_to_grayscale
+    from torchvision.transforms import functional
 
-    assert sys.modules[LEGACY_MODULE].rgb_to_grayscale is rgb_to_grayscale
-    assert degradations.rgb_to_grayscale is rgb_to_grayscale
+    legacy = sys.modules[LEGACY_MODULE]  # torchvision's own (< 0.17) or dalisr's alias
+    img = torch.rand(2, 3, 5, 7)
+    assert torch.allclose(legacy.rgb_to_grayscale(img), functional.rgb_to_grayscale(img))
+    assert degradations.rgb_to_grayscale is legacy.rgb_to_grayscale
 
 
 @pytest.mark.parametrize("samples,batches,batch,world,ratio,expected", [
@@ -235,3 +237,12 @@ def test_unsupported_option_names_option_file_and_fix(workdir):
     with pytest.raises(DalisrError, match="'dalisr' in dataset section 'Set5' must be true or false"):
         train(write_options(tmp / "flag.yml", bad_flag))
 
+
+
+def test_pipelines_edsr_sample_file_trains(workdir):
+    options = os.path.join(os.path.dirname(OPTIONS), "..", "..", "pipelines", "edsr_div2k_x4_sample.yml")
+    run_training(os.path.abspath(options), ["--force_yml", "train:total_iter=2", "model_type=RecordingSRModel"])
+    text = workdir[1].text()
+    assert "Network [EDSR] is created." in text
+    assert [it for it, _ in RecordingSRModel.trained] == [1, 2]
+    assert re.search(r"Validation Set5_sample\n\t # psnr: \d+\.\d+", text)
