@@ -22,8 +22,9 @@ import_basicsr()
 from basicsr.models.sr_model import SRModel  # noqa: E402
 from basicsr.utils.registry import MODEL_REGISTRY  # noqa: E402
 
-OPTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pipelines",
-                       "realesrnet_x4plus_sample.yml")
+PIPELINES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pipelines")
+OPTIONS = os.path.join(PIPELINES, "realesrnet_x4plus_sample.yml")
+IN_LOADER = os.path.join(PIPELINES, "realesrnet_x4plus_sample_in_loader.yml")  # the same, degradation: true
 
 
 class ShapeRecordingSRModel(SRModel):
@@ -44,10 +45,11 @@ def test_realesrnet_options_train_with_the_degradation_in_the_loader(tmp_path, s
     os.makedirs(tmp_path / "datasets")
     os.symlink(sample_set.root, tmp_path / "datasets" / "sample")
     monkeypatch.chdir(tmp_path)
-    with open(OPTIONS, encoding="utf-8") as f:
+    with open(IN_LOADER, encoding="utf-8") as f:
         opt = yaml.safe_load(f)
+    assert opt["model_type"] == "SRModel" and opt["datasets"]["train"]["degradation"] is True
     # a DALI worker reads the LMDB (as in training), so this process keeps no handle BasicSR could trip on
-    opt["datasets"]["train"].update(degradation=True, batch_size_per_gpu=2, num_worker_per_gpu=1)
+    opt["datasets"]["train"].update(batch_size_per_gpu=2, num_worker_per_gpu=1)
     del opt["datasets"]["val"], opt["val"]  # validation is the launcher's tests' business; keep this one short
     path = tmp_path / "realesrnet_in_loader.yml"
     path.write_text(yaml.safe_dump(opt, sort_keys=False))
