@@ -14,6 +14,8 @@ batch 12 as Real-ESRGAN's files, scale 4) on the same GT images (the sample set'
   ``_feed_data``). Real-ESRGAN's ``realesrnet_model.py`` comes from the ``realesrgan`` package when
   installed, else from $DALISR_REALESRGAN_SRC (default /work/ref/Real-ESRGAN); torchvision from
   tests/stubs where the real one does not import (CPU torch).
+* ``python tools/bench_degrade.py strength [DATA]``: not a speed figure; both sides degrade the same GT
+  squares (96 samples) and the distributions of PSNR(LQ, area-downscaled GT) are compared.
 * ``degrade-dalisr``: dalisr's loader with ``degradation: true`` (reading, crop-or-pad, kernels, the whole
   degradation and the crop) with ``workers`` DALI Python workers and as many DALI threads.
 """
@@ -133,9 +135,56 @@ def run_mode(mode: str, data: str, workers: int, iters: int, warmup: int) -> dic
     return run_dalisr(data, workers, iters, warmup, device="gpu" if mode.endswith("-gpu") else "cpu")
 
 
+def _psnr_to_downscale(lq, gt) -> list[float]:
+    """Per sample: PSNR of the LQ against the area downscale of its GT patch (how strong the degradation is)."""
+    import torch
+
+    down = torch.nn.functional.interpolate(gt.float(), size=lq.shape[-2:], mode="area")
+    mse = ((lq.float() - down) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+    return (10 * torch.log10(1 / mse)).tolist()
+
+
+def strength(data: str, batches: int = 8) -> dict:
+    """The same GT images degraded by both sides: the distribution of PSNR(LQ, downscaled GT).
+
+    Different random numbers on each side, the same distributions: the means and spreads should agree
+    if every step is wired as Real-ESRGAN's (a wrong noise scale, order or resize would shift them).
+    """
+    import statistics
+
+    import torch
+
+    from dalisr import build_dataloader
+
+    _basicsr_importable()
+    from basicsr.utils import DiffJPEG, USMSharp
+
+    feed_data = _feed_data()
+    opt = options(data, 0, degrade=False, enlarge=batches * BATCH // 8 + 2)
+    me = types.SimpleNamespace(opt={k: v for k, v in opt.items() if k != "datasets"}, device=torch.device("cpu"),
+                               is_train=True, jpeger=DiffJPEG(differentiable=False), usm_sharpener=USMSharp(),
+                               _dequeue_and_enqueue=lambda: None)
+    theirs, ours = [], []
+    with build_dataloader(opt, device="cpu") as loader:  # the same seed: the same 400 px GT squares
+        for _, b in zip(range(batches), loader):
+            feed_data(me, {k: b[k] for k in ("gt", "kernel1", "kernel2", "sinc_kernel")})
+            theirs += _psnr_to_downscale(me.lq, me.gt)
+    with build_dataloader(options(data, 2, degrade=True, enlarge=batches * BATCH // 8 + 2), device="cpu") as loader:
+        for _, b in zip(range(batches), loader):
+            ours += _psnr_to_downscale(b["lq"], b["gt"])
+
+    def summary(v):
+        return {"n": len(v), "mean_db": round(statistics.mean(v), 2), "sd_db": round(statistics.stdev(v), 2),
+                "quartiles_db": [round(q, 2) for q in statistics.quantiles(v, n=4)]}
+
+    return {"basicsr_feed_data": summary(theirs), "dalisr": summary(ours)}
+
+
 if __name__ == "__main__":
     import json
 
-    print(json.dumps(run_mode(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "datasets",
-                                                                                                 "sample"),
-                              int(os.environ.get("WORKERS", "2")), 5, 1)))
+    data = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "datasets", "sample")
+    if sys.argv[1] == "strength":  # python tools/bench_degrade.py strength [DATA]
+        print(json.dumps(strength(data)))
+    else:
+        print(json.dumps(run_mode(sys.argv[1], data, int(os.environ.get("WORKERS", "2")), 5, 1)))
