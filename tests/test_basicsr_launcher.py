@@ -299,3 +299,22 @@ def test_gather_collects_every_rank_in_order(tmp_path):
     import json
 
     assert json.loads(out.read_text()) == [{"rank": 0, "batch": 10}, {"rank": 1, "batch": 11}]
+
+
+def test_video_models_validate_from_basicsr_loader(sample_set, caplog):
+    """BasicSR's video models read val samples as dataset[i]: their val sections stay with BasicSR."""
+    section = {"name": "Set5", "type": "PairedImageDataset", "phase": "val", "scale": 4,
+               "dataroot_gt": sample_set.gt_folder, "dataroot_lq": sample_set.lq_folder(4),
+               "io_backend": {"type": "disk"}}
+    launcher = BasicsrLauncher("opts.yml")
+    launcher.originals = {"build_dataset": basicsr.data.build_dataset}
+    launcher.opt = {"datasets": {"val": section}, "rank": 0, "world_size": 1, "manual_seed": 0, "num_gpu": 0,
+                    "model_type": "VideoRecurrentModel"}
+    with caplog.at_level(logging.WARNING, logger="basicsr.dalisr"):
+        dataset = launcher.build_dataset(section)
+    assert type(dataset).__name__ == "PairedImageDataset" and len(dataset) == 8
+    assert "datasets.val is loaded by BasicSR's own loader" in caplog.text
+    launcher.opt["model_type"] = "SRModel"
+    dataset = launcher.build_dataset(section)
+    assert type(dataset).__name__ == "DalisrDataset" and len(dataset) == 8
+    launcher.close()
