@@ -12,7 +12,9 @@ Kolmogorov-Smirnov distance from uniform, the 8 orientations' chi-square (7
 degrees of freedom: 14.1 is the 5 % level), the lag-1 correlation of offsets
 between consecutive samples and between one image's crops in consecutive
 epochs, the share of draws (offsets and orientation) equal to the draw at the same
-slot of the epoch before, and how evenly the images were visited. Same prerequisites as
+slot of the epoch before, the share of exact crops (the LQ patch found with no differing
+value, the GT patch equal to the GT image at scale x the offset in the same
+orientation), and how evenly the images were visited. Same prerequisites as
 tools/learning_equivalence.py.
 """
 
@@ -45,30 +47,41 @@ def undo(patch: np.ndarray, k: int) -> np.ndarray:
     return np.ascontiguousarray(patch)
 
 
-def locate(patch: np.ndarray, image: np.ndarray) -> tuple[int, int, int]:
-    """(top, left, orientation) of an augmented LQ ``patch`` in its LQ ``image``: the best exact match."""
+def locate(patch: np.ndarray, image: np.ndarray) -> tuple[int, int, int, float]:
+    """(top, left, orientation, squared difference) of an augmented LQ ``patch`` in its LQ ``image``."""
     best = None
     for k in range(8):
         res = cv2.matchTemplate(image, undo(patch, k), cv2.TM_SQDIFF)
         val, _, loc, _ = cv2.minMaxLoc(res)
         if best is None or val < best[0]:
             best = (val, loc[1], loc[0], k)
-    return best[1], best[2], best[3]
+    return best[1], best[2], best[3], best[0]
 
 
-def crops(loader_name: str, seed: int, args, section: dict, lq_images: dict) -> list[tuple[str, int, int, int]]:
+def to_bgr255(x) -> np.ndarray:
+    return (x.numpy().transpose(0, 2, 3, 1)[..., ::-1] * 255).round().astype(np.float32)
+
+
+def crops(loader_name: str, seed: int, args, section: dict, lq_images: dict, gt_images: dict) -> tuple[list, float]:
+    """The crops' (image, top, left, orientation), and the share that is exact: the LQ patch found without a
+    single differing value and the GT patch equal to the GT image at 4x the offset, in the same orientation."""
     batches = (le.dalisr_batches if loader_name == "dalisr" else le.basicsr_batches)(section, seed)
-    found = []
+    found, exact = [], 0
+    size = args.gt_size
     for it, batch in enumerate(batches, start=1):
-        lq = (batch["lq"].numpy().transpose(0, 2, 3, 1)[..., ::-1] * 255).round().astype(np.float32)
+        lq, gt = to_bgr255(batch["lq"]), to_bgr255(batch["gt"])
         for j, path in enumerate(batch["lq_path"]):
             name = os.path.basename(path)
-            top, left, k = locate(np.ascontiguousarray(lq[j]), lq_images[name])
+            top, left, k, _ = locate(np.ascontiguousarray(lq[j]), lq_images[name])
+            lq_window = lq_images[name][top:top + size // 4, left:left + size // 4]
+            gt_window = gt_images[name][top * 4:top * 4 + size, left * 4:left * 4 + size]
+            exact += any(np.array_equal(undo(lq[j], o), lq_window) and np.array_equal(undo(gt[j], o), gt_window)
+                         for o in range(8))
             found.append((name, top, left, k))
         if it >= args.iters:
             break
     batches.close()
-    return found
+    return found, exact / len(found)
 
 
 def ks_uniform(values: np.ndarray, room: int) -> float:
@@ -78,7 +91,7 @@ def ks_uniform(values: np.ndarray, room: int) -> float:
     return float(np.max(np.abs(emp - cdf)))
 
 
-def report(name: str, seed: int, found, room: int, per_epoch: int) -> None:
+def report(name: str, seed: int, found, exact: float, room: int, per_epoch: int) -> None:
     tops = np.array([f[1] for f in found], float)
     lefts = np.array([f[2] for f in found], float)
     orient = Counter(f[3] for f in found)
@@ -98,8 +111,8 @@ def report(name: str, seed: int, found, room: int, per_epoch: int) -> None:
     repeat = float(np.mean(repeats)) if repeats else float("nan")
     print(f"{name:8} {seed:>4} {len(found):>6} {tops.mean():>6.1f} {tops.std():>5.1f} {lefts.mean():>6.1f} "
           f"{lefts.std():>5.1f} {max(ks_uniform(tops, room), ks_uniform(lefts, room)):>6.3f} {chi2:>7.1f} "
-          f"{lag1:>+7.3f} {epoch_corr:>+7.3f} {repeat:>7.1%} {min(visits.values()):>4}..{max(visits.values()):<4}",
-          flush=True)
+          f"{lag1:>+7.3f} {epoch_corr:>+7.3f} {repeat:>7.1%} {exact:>6.1%} "
+          f"{min(visits.values()):>4}..{max(visits.values()):<4}", flush=True)
 
 
 def main() -> None:
@@ -116,16 +129,19 @@ def main() -> None:
     section = le.train_section(sample, args)
     lq_images = {n: cv2.imread(os.path.join(sample.lq_folder(4), n), cv2.IMREAD_COLOR).astype(np.float32)
                  for n in sorted(os.listdir(sample.lq_folder(4)))}
+    gt_images = {n: cv2.imread(os.path.join(sample.gt_folder, n), cv2.IMREAD_COLOR).astype(np.float32)
+                 for n in lq_images}
     h = next(iter(lq_images.values())).shape[0]
     room = h - args.gt_size // 4 + 1
     per_epoch = len(lq_images) // args.batch * args.batch
     print(f"{len(lq_images)} images, LQ {h}px, patch {args.gt_size // 4}px: offsets uniform on 0..{room - 1} "
           f"(mean {(room - 1) / 2:.1f}, std {np.sqrt((room ** 2 - 1) / 12):.1f})")
     print(f"{'loader':8} {'seed':>4} {'crops':>6} {'top':>6} {'sd':>5} {'left':>6} {'sd':>5} {'KS':>6} "
-          f"{'chi2(8)':>7} {'lag1':>7} {'epoch':>7} {'repeat':>7} visits")
+          f"{'chi2(8)':>7} {'lag1':>7} {'epoch':>7} {'repeat':>7} {'exact':>6} visits")
     for seed in args.seeds:
         for name in ("dalisr", "basicsr"):
-            report(name, seed, crops(name, seed, args, section, lq_images), room, per_epoch)
+            found, exact = crops(name, seed, args, section, lq_images, gt_images)
+            report(name, seed, found, exact, room, per_epoch)
 
 
 if __name__ == "__main__":

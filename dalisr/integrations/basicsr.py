@@ -26,6 +26,7 @@ from ..build import build_dataloader as dalisr_dataloader
 from ..degrade.options import with_top_level
 from ..errors import DalisrError
 from ..loader import DaliLoader
+from .basicsr_adapters import DalisrBatches, DalisrDataset, DalisrPrefetcher, EpochSetter
 from .basicsr_compat import SUPPORTED, import_basicsr
 from .basicsr_resume import LOADER_STATES_KEY, load_resume_state, save_with_loader_states
 
@@ -58,72 +59,6 @@ def length_for_basicsr(num_samples: int, num_batches: int, batch: int, world: in
     return n if n > 0 and iters(n) == num_batches else None
 
 
-class DalisrDataset:
-    """What BasicSR's ``build_dataset`` returns for a dalisr section: the index is read, DALI not yet started.
-
-    ``opt`` is the section (BasicSR's validation reads ``dataset.opt['name']``); ``len()``
-    is what BasicSR's epoch arithmetic needs (see :func:`length_for_basicsr`).
-    """
-
-    def __init__(self, opt: Mapping, loader: DaliLoader, length: int) -> None:
-        self.opt = opt
-        self.loader = loader
-        self._length = length
-
-    def __len__(self) -> int:
-        return self._length
-
-
-class DalisrBatches:
-    """What BasicSR's ``build_dataloader`` returns for a dalisr section: each ``for`` runs the rest of an epoch."""
-
-    def __init__(self, dataset: DalisrDataset) -> None:
-        self.dataset = dataset
-        self.loader = dataset.loader
-
-    def __len__(self) -> int:
-        return len(self.loader)
-
-    def __iter__(self) -> Iterator[dict]:
-        return iter(self.loader)
-
-    def state_dict(self) -> dict:
-        return self.loader.state_dict()
-
-
-class EpochSetter:
-    """BasicSR's ``EnlargedSampler`` for a dalisr section: only ``set_epoch`` is used.
-
-    A resumed loader already stands mid-way in BasicSR's current epoch; setting
-    the epoch it is in keeps that position instead of restarting the epoch.
-    """
-
-    def __init__(self, dataset: DalisrDataset) -> None:
-        self.dataset = dataset
-
-    def set_epoch(self, epoch: int) -> None:
-        if epoch != self.dataset.loader.epoch:
-            self.dataset.loader.set_epoch(epoch)
-
-
-class DalisrPrefetcher:
-    """BasicSR's prefetcher interface (``next``/``reset``) without reading ahead.
-
-    DALI already prefetches (and on the GPU its tensors are on CUDA); not
-    reading ahead keeps the loader's position exact for checkpoints.
-    """
-
-    def __init__(self, batches: DalisrBatches) -> None:
-        self.batches = batches
-        self._it = iter(batches)
-
-    def next(self) -> dict | None:
-        return next(self._it, None)
-
-    def reset(self) -> None:
-        self._it = iter(self.batches)
-
-
 class BasicsrLauncher:
     """The stand-ins bound into ``basicsr.train`` for one run; BasicSR's originals serve ``dalisr: false``."""
 
@@ -143,6 +78,11 @@ class BasicsrLauncher:
 
     def build_dataset(self, dataset_opt: dict) -> Any:
         if not uses_dalisr(dataset_opt):
+            return self.originals["build_dataset"](dataset_opt)
+        if dataset_opt.get("phase") != "train" and self._validates_by_index():
+            log.warning("dalisr: datasets.%s is loaded by BasicSR's own loader: %s validates by indexing its val "
+                        "dataset (dataset[i], data_info), not by iterating a loader", self._section_name(dataset_opt),
+                        self.opt["model_type"])
             return self.originals["build_dataset"](dataset_opt)
         return self._dalisr_dataset(dataset_opt)
 
@@ -185,6 +125,17 @@ class BasicsrLauncher:
             if section is dataset_opt:
                 return str(name)
         return str(dataset_opt.get("phase", "train"))
+
+    def _validates_by_index(self) -> bool:
+        """BasicSR's video models (VideoBaseModel and subclasses) read val samples as ``dataset[i]``."""
+        from basicsr.models.video_base_model import VideoBaseModel
+        from basicsr.utils.registry import MODEL_REGISTRY
+
+        name = self.opt.get("model_type")
+        if name not in MODEL_REGISTRY:
+            return False  # BasicSR's build_model will say so
+        model_class = MODEL_REGISTRY.get(name)
+        return isinstance(model_class, type) and issubclass(model_class, VideoBaseModel)
 
     def _device(self) -> str:
         import torch
