@@ -23,6 +23,8 @@ def _box_mean(img, width, axis: int):
     one = width * 0 + 1
     shape = fn.stack(width, one) if axis == 0 else fn.stack(one, width)
     kernel = fn.ones(shape=shape, dtype=types.FLOAT) / fn.cast(width, dtype=types.FLOAT)
+    if getattr(img, "device", "cpu") == "gpu":  # the filter goes where the image is
+        kernel = kernel.gpu()
     return fn.filter(img, kernel, anchor=[0, 0], border="clamp", dtype=types.FLOAT)
 
 
