@@ -119,14 +119,15 @@ def graph_spec(cfg: DatasetConfig, device: str) -> GraphSpec:
 
 def build_dataloader(opt: Mapping | str | os.PathLike, device: str = "auto", shard_id: int | None = None,
                      num_shards: int | None = None, seed: int | None = None, *,
-                     section: str | None = None) -> DaliLoader:
+                     section: str | None = None, origin: str | None = None) -> DaliLoader:
     """A DALI loader for a BasicSR dataset option dict or YAML file (a whole options file: ``datasets.train``).
 
     ``device``: ``cpu``, ``gpu`` or ``auto``. Shards default to the
     torch.distributed rank and world size (or RANK / WORLD_SIZE). ``seed``
     (default 0, the same on every rank) fixes the order, crops and flips.
+    ``origin`` names where an option dict came from, for error messages.
     """
-    cfg = load_dataset_options(opt, section=section)
+    cfg = load_dataset_options(opt, section=section, origin=origin)
     device = resolve_device(device)
     shard_id, num_shards = resolve_shard(shard_id, num_shards)
     dataset, stores = build_dataset(cfg)

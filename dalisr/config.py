@@ -32,8 +32,18 @@ SCHEMA: dict[str, tuple[type, ...]] = {
     "num_frame": (int,), "interval_list": (list, tuple), "random_reverse": (bool,),
     "val_partition": (str,), "test_mode": (bool,), "cache_data": (bool,), "padding": (str,),
     "flip_sequence": (bool,),
+
+    # Real-ESRGAN's GT dataset (meta_info: its list of GT paths; the kernels: dalisr/degrade/kernels.py)
+    "meta_info": _OPT_STR, "blur_kernel_size": (int,), "blur_kernel_size2": (int,),
+    "kernel_list": (list, tuple), "kernel_prob": (list, tuple), "blur_sigma": (list, tuple),
+    "betag_range": (list, tuple), "betap_range": (list, tuple), "sinc_prob": _NUM,
+    "kernel_list2": (list, tuple), "kernel_prob2": (list, tuple), "blur_sigma2": (list, tuple),
+    "betag_range2": (list, tuple), "betap_range2": (list, tuple), "sinc_prob2": _NUM, "final_sinc_prob": _NUM,
     # dalisr's own
+    "degradation": (dict, bool),  # Real-ESRGAN's degradation in the loader (dalisr/degrade/options.py)
     "last_batch": (str,), "on_error": (str,), "py_start_method": (str,), "num_threads": (int,),
+    # `dalisr train`: false leaves the section to BasicSR's own loader (dalisr/integrations/basicsr.py)
+    "dalisr": (bool,),
 }
 
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -47,6 +57,10 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "SingleImageDataset": ("dataroot_lq", "io_backend"),
     "VideoTestDataset": ("dataroot_gt", "dataroot_lq", "io_backend", "scale", "num_frame"),
     "VideoRecurrentTestDataset": ("dataroot_gt", "dataroot_lq", "io_backend", "scale"),
+
+    "RealESRGANDataset": ("dataroot_gt", "io_backend", "kernel_list", "kernel_prob", "blur_sigma", "betag_range",
+                          "betap_range", "sinc_prob", "kernel_list2", "kernel_prob2", "blur_sigma2", "betag_range2",
+                          "betap_range2", "sinc_prob2", "final_sinc_prob"),
 }
 # needed only to cut training patches (FFHQ trains on whole faces: BasicSR does not crop them)
 REQUIRED_FOR_TRAIN: dict[str, tuple[str, ...]] = {
@@ -60,6 +74,8 @@ REQUIRED_FOR_TRAIN: dict[str, tuple[str, ...]] = {
     "SingleImageDataset": (),  # BasicSR never crops it: whole LQ images
     "VideoTestDataset": (),
     "VideoRecurrentTestDataset": (),
+
+    "RealESRGANDataset": (),  # its crop is the fixed 400 crop-or-pad; gt_size is the model's
 }
 # types that read every frame whatever num_frame says (BasicSR's options write `num_frame: -1` for them)
 NUM_FRAME_UNUSED = ("Vimeo90KRecurrentDataset", "VideoRecurrentTestDataset")
@@ -81,6 +97,8 @@ class DatasetConfig:
     opt: dict[str, Any]
     origin: str = "option dict"
     warnings: list[str] = field(default_factory=list)
+    #: the options file's top-level keys (not ``datasets``) when a whole options file was given, else empty
+    top: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
         return self.opt[key]
@@ -129,26 +147,30 @@ def _pick_section(full: Mapping, section: str | None, origin: str) -> tuple[dict
     return dict(datasets[name]), f"{origin} (datasets.{name})", phase if phase in CHOICES["phase"] else None
 
 
-def load_dataset_options(opt: Mapping | str | os.PathLike, section: str | None = None) -> DatasetConfig:
+def load_dataset_options(opt: Mapping | str | os.PathLike, section: str | None = None, *,
+                         origin: str | None = None) -> DatasetConfig:
     """Check a BasicSR dataset option dict, or a YAML path holding one or a whole options file.
 
     A whole options file (one with ``datasets:``) gives ``datasets.train`` unless
     ``section`` names another (``val``, ``val_1`` ...). Missing required keys,
     wrong types, bad choices and unknown backends raise DalisrError naming the
-    key and the file; unknown keys are logged once each.
+    key and the file; unknown keys are logged once each. ``origin`` names where an
+    option dict came from in those messages (default: "option dict").
     """
     if isinstance(opt, (str, os.PathLike)):
         path = os.fspath(opt)
         origin = f"options file {path}"
         data = _read_yaml(path)
     elif isinstance(opt, Mapping):
-        origin, data = "option dict", opt
+        origin, data = origin or "option dict", opt
     else:
         raise DalisrError(f"dataset options must be a dict or a YAML path, not {type(opt).__name__}")
     if not isinstance(data, Mapping):
         raise DalisrError(f"{origin} does not hold a mapping of options")
     implied_phase = None
+    top: dict[str, Any] = {}
     if "datasets" in data:
+        top = {k: v for k, v in data.items() if k != "datasets"}
         data, origin, implied_phase = _pick_section(data, section, origin)
     else:
         data = dict(data)
@@ -158,7 +180,7 @@ def load_dataset_options(opt: Mapping | str | os.PathLike, section: str | None =
         full = _read_yaml(os.fspath(opt))
         if isinstance(full, Mapping) and isinstance(full.get("scale"), int):
             data["scale"] = full["scale"]  # BasicSR copies the top-level scale into each dataset
-    cfg = DatasetConfig(data, origin)
+    cfg = DatasetConfig(data, origin, top=top)
     _check(cfg)
     return cfg
 

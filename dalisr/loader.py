@@ -176,8 +176,9 @@ class DaliLoader:
             self._pipe = build_pipeline(source, self.spec, self.runtime)
             _, workers = started_processes(self._pipe.build)
         self._watchdog = WorkerWatchdog(workers, self.origin)
-        self._iter = DALIGenericIterator(self._pipe, output_names(self.dataset.roles), auto_reset=False,
-                                         prepare_first_batch=False)
+        names = getattr(self.dataset, "graph_outputs", None) or output_names(self.dataset.roles,
+                                                                             self.dataset.extra_outputs)
+        self._iter = DALIGenericIterator(self._pipe, names, auto_reset=False, prepare_first_batch=False)
         self._pipe_at = (self.epoch, self.batch)
         track(self)
         log.info("DALI pipeline started at epoch %d batch %d (%s)", self.epoch, self.batch, self.origin)

@@ -6,6 +6,8 @@ import copy
 import os
 from dataclasses import dataclass
 
+import numpy as np
+
 from .graph import (
     GraphSpec,
     augment,
@@ -37,8 +39,9 @@ class RuntimeOptions:
     stats_dir: str | None = None
 
 
-def output_names(roles: dict[str, int]) -> list[str]:
-    return [*roles, "idx", "skipped"]
+def output_names(roles: dict[str, int], extras=()) -> list[str]:
+    """The pipeline's outputs: one tensor per role, ``idx``, ``skipped``, then the dataset's extra outputs."""
+    return [*roles, "idx", "skipped", *extras]
 
 
 def png_window_pays(rt: RuntimeOptions) -> bool:
@@ -54,11 +57,17 @@ def png_window_pays(rt: RuntimeOptions) -> bool:
 
 
 def pipeline_source(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions) -> SampleSource:
-    """The source the pipeline runs: one that crops while reading where that applies (raw LMDBs, PNG windows)."""
+    """The source the pipeline runs: one that crops while reading where that applies (raw LMDBs, PNG windows,
+    a dataset's crop-or-pad)."""
     from .source_raw import patch_source
 
-    source = patch_source(source, train=spec.train, crop=bool(spec.train and spec.gt_size),
-                          png_window=png_window_pays(rt))
+    if source.dataset.crop_pad_size:
+        from .source_pad import CropPadSource
+
+        source = CropPadSource.wrap(source, spec.use_hflip, spec.use_rot)
+    else:
+        source = patch_source(source, train=spec.train, crop=bool(spec.train and spec.gt_size),
+                              png_window=png_window_pays(rt))
     if rt.stats_dir is not None:
         from .profiling import SourceStats
 
@@ -97,7 +106,8 @@ def _stack(tensors: list, sequence: bool, mirror: bool):
 
 
 def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
-    """A DALI pipeline returning one tensor per role (video LQ stacked as T x C x H x W), ``idx`` and ``skipped``.
+    """A DALI pipeline returning one tensor per role (video LQ stacked as T x C x H x W), ``idx``, ``skipped``
+    and the dataset's extra outputs (CPU tensors, as the source made them).
 
     A source that emits pixels (``emits_pixels``: raw LMDBs, PNG windows) has
     already decoded and cropped: the graph then only augments and converts.
@@ -106,18 +116,21 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
 
     source = pipeline_source(source, spec, rt)
     roles = source.dataset.roles
+    extra_types = [types.to_dali_type(np.dtype(d)) for d in source.dataset.extra_outputs.values()]
     parallel = rt.py_num_workers > 0
     pixels = source.emits_pixels
+    degradation = getattr(source.dataset, "degradation", None)  # Real-ESRGAN's LQ made in the graph
 
-    @pipeline_def(enable_conditionals=spec.use_rot)
+    @pipeline_def(enable_conditionals=spec.use_rot or degradation is not None)
     def sr_pipeline():
         nframes = sum(roles.values())
-        dtypes = [types.UINT8] * nframes + [types.INT64, types.INT64, types.FLOAT, types.INT32]
+        dtypes = [types.UINT8] * nframes + [types.INT64, types.INT64, types.FLOAT, types.INT32] + extra_types
         es_kwargs = {"parallel": True, "prefetch_queue_depth": 2} if parallel else {}
         if pixels:
-            es_kwargs["layout"] = ["HWC"] * nframes + [""] * 4
+            es_kwargs["layout"] = ["HWC"] * nframes + [""] * (4 + len(extra_types))
         outs = fn.external_source(source, num_outputs=source.num_outputs, batch=False, dtype=dtypes, **es_kwargs)
-        encoded, (idx, skipped, fractions, flips) = outs[:-4], outs[-4:]
+        encoded, (idx, skipped, fractions, flips) = outs[:nframes], outs[nframes:nframes + 4]
+        extras = tuple(outs[nframes + 4:])
         frames, at = {}, 0
         for role, count in roles.items():
             frames[role] = list(encoded[at:at + count])
@@ -139,10 +152,14 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
             else:
                 imgs = decoded[role]
             out = {role: augment(imgs, flips, spec.use_hflip, spec.use_rot)}
+            if degradation is not None:  # GT only: Real-ESRGAN's LQ made from it here
+                from .degrade.graph import degraded_outputs
+
+                return (*degraded_outputs(out[role][0], extras, degradation, spec.device), idx, skipped)
         sequences = getattr(source.dataset, "sequences", frozenset())
         tensors = [_stack([to_tensor(x, spec) for x in out[role]], roles[role] > 1 or role in sequences,
                           spec.mirror_sequence) for role in roles]
-        return (*tensors, idx, skipped)
+        return (*tensors, idx, skipped, *extras)
 
     kwargs = dict(batch_size=rt.batch_size, num_threads=rt.num_threads, device_id=rt.device_id,
                   prefetch_queue_depth=rt.prefetch_queue_depth, exec_dynamic=True)

@@ -19,11 +19,17 @@ from .storage import Store
 log = logging.getLogger(__name__)
 
 KEY_DRAW = 1  # stream id of the generator a dataset uses to pick frames
-EXTRA_OUTPUTS = 4  # after the frames: sample index, skip record, crop fractions, flip bits
+EXTRA_DRAW = 2  # stream id of the generator a dataset draws its extra outputs from
+EXTRA_OUTPUTS = 4  # after the frames: sample index, skip record, crop fractions, flip bits (then the dataset's own)
 
 
 def key_rng(seed: int, epoch: int, position: int) -> np.random.Generator:
     return np.random.default_rng([seed, epoch, position, KEY_DRAW])
+
+
+def extra_rng(seed: int, epoch: int, position: int) -> np.random.Generator:
+    """The generator of a sample's :attr:`DatasetIndex.extra_outputs` (independent of its frame draws)."""
+    return np.random.default_rng([seed, epoch, position, EXTRA_DRAW])
 
 
 def check_sizes(gt: bytes, lq: bytes, key: str, where: str, scale: int, gt_size: int | None) -> None:
@@ -65,8 +71,9 @@ class SampleSource:
 
     It emits, for one sample: the encoded bytes of every frame of every role
     (in ``dataset.roles`` order), then the sample index, a skip record
-    (``[first bad index or -1, replaced count, png-seek index mismatches]``), its crop fractions and its
-    flip bits. With ``on_error="skip"`` a missing, corrupt or mis-sized
+    (``[first bad index or -1, replaced count, png-seek index mismatches]``), its crop fractions, its
+    flip bits, then the dataset's own per-sample arrays
+    (:attr:`DatasetIndex.extra_outputs`). With ``on_error="skip"`` a missing, corrupt or mis-sized
     sample is replaced by another of the same epoch instead of failing.
     The epoch ends (StopIteration) after the shard's last whole batch, so
     every shard yields the same number of batches. The first epoch
@@ -100,7 +107,7 @@ class SampleSource:
 
     @property
     def num_outputs(self) -> int:
-        return sum(self.dataset.roles.values()) + EXTRA_OUTPUTS
+        return sum(self.dataset.roles.values()) + EXTRA_OUTPUTS + len(self.dataset.extra_outputs)
 
     def _epoch_indices(self, epoch: int) -> np.ndarray:
         if self._cached_epoch != epoch:
@@ -171,7 +178,10 @@ class SampleSource:
                 # a replacement from the same epoch, chosen deterministically
                 index = int(indices[(slot + 1 + attempt) % len(indices)])
         bad[2] = self.seek_mismatches - mismatches
-        return (*frames, np.array([index], dtype=np.int64), bad, fractions, flips)
+        extras = ()
+        if self.dataset.extra_outputs:
+            extras = self.dataset.extra_arrays(index, extra_rng(self.plan.seed, epoch, position))
+        return (*frames, np.array([index], dtype=np.int64), bad, fractions, flips, *extras)
 
     def __call__(self, info) -> tuple:
         if self._watched_pid != os.getpid():  # first call in this process

@@ -6,11 +6,36 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
 
 from dalisr.sample_data import SampleSet, make_sample_set
+
+
+def _torchvision_stand_in() -> str | None:
+    """Put tests/stubs (a test-only torchvision, see its README.md) on sys.path where the real
+    torchvision does not import (CPU torch, CUDA-only torchvision wheels), so the tests can import
+    basicsr. Returns the folder to add to a subprocess's PYTHONPATH, or None where it is not needed."""
+    try:
+        import torchvision  # noqa: F401
+
+        return None
+    except Exception:
+        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+            del sys.modules[name]
+        stubs = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stubs")
+        sys.path.insert(0, stubs)
+        return stubs
+
+
+#: the test-only torchvision's folder when it is in use (subprocesses need it on PYTHONPATH), else None
+TORCHVISION_STUBS = _torchvision_stand_in()
+# `import basicsr` (1.4.2) in any test needs torchvision.transforms.functional_tensor: dalisr's compat step
+from dalisr.integrations.basicsr_compat import register_functional_tensor_alias  # noqa: E402
+
+register_functional_tensor_alias()
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,10 @@ Modes (each runs in a fresh process, so memory figures are its own):
   ``dalisr-raw``: dalisr on the raw-codec LMDBs, ``dalisr-jp2`` on lossless JPEG 2000 LMDBs (these and the
   png-seek copies made with ``dalisr.prep.convert`` on first use; JPEG 2000 is what DALI decodes on the GPU);
   ``*-gpu`` variants where CUDA is available.
+* ``degrade-basicsr`` / ``degrade-dalisr`` (not run by default): Real-ESRGAN's degradation, BasicSR's
+  ``feed_data`` on the CPU vs dalisr's in-graph degradation, Real-ESRNet x4 options, gt_size 256,
+  batch 12 (see tools/bench_degrade.py; ``--batch`` / ``--gt-size`` do not apply);
+  ``degrade-dalisr-gpu`` where CUDA is available.
 
 Throughput is samples/s over ``--iters`` batches after ``--warmup``; CPU is user+system seconds of the
 main process and its workers; peak RSS is the sum of the processes' high-water marks (VmHWM, shared pages
@@ -42,7 +46,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(ROOT, "datasets", "sample")
 TARGETS = {"png_vs_baseline": 1.75, "png_of_limit": 0.95, "raw_vs_baseline": 10.0, "rss_vs_baseline": 2.0,
-           "gpu_vs_baseline": 2.0, "seek_vs_baseline": 3.0, "seek_vs_limit": 2.0, "seek_rss_vs_baseline": 1.5}
+           "gpu_vs_baseline": 2.0, "seek_vs_baseline": 3.0, "seek_vs_limit": 2.0, "seek_rss_vs_baseline": 1.5,
+           "degrade_vs_basicsr": 1.0}
 #: converted copies of the sample LMDBs the codec modes read: mode prefix -> codec
 CODEC_MODES = {"dalisr-raw": "raw", "dalisr-jp2": "jp2", "dalisr-png-seek": "png-seek"}
 
@@ -346,6 +351,10 @@ def run_dalisr(args, mode: str) -> dict:
 
 
 def run_child(args) -> dict:
+    if args.child.startswith("degrade-"):
+        from bench_degrade import run_mode
+
+        return run_mode(args.child, args.data, args.workers, args.iters, args.warmup)
     if args.child == "limit":
         return run_limit(args)
     if args.child == "baseline":
@@ -360,7 +369,9 @@ LABELS = {"limit": "limit: cv2.imdecode only", "baseline": "baseline: BasicSR pa
           "dalisr-raw": "dalisr raw LMDB", "dalisr-jp2": "dalisr JPEG 2000 LMDB",
           "dalisr-png-gpu": "dalisr PNG LMDB (gpu)", "dalisr-png-seek-gpu": "dalisr png-seek LMDB (gpu)",
           "dalisr-png-dali-gpu": "dalisr PNG, DALI ROI (gpu)",
-          "dalisr-raw-gpu": "dalisr raw LMDB (gpu)", "dalisr-jp2-gpu": "dalisr JPEG 2000 LMDB (gpu)"}
+          "dalisr-raw-gpu": "dalisr raw LMDB (gpu)", "dalisr-jp2-gpu": "dalisr JPEG 2000 LMDB (gpu)",
+          "degrade-basicsr": "Real-ESRGAN feed_data, torch CPU", "degrade-dalisr": "dalisr degradation in graph",
+          "degrade-dalisr-gpu": "dalisr degradation (gpu)"}
 
 
 def default_modes() -> list[str]:
@@ -438,6 +449,11 @@ def check_targets(summary: dict) -> list[dict]:
     add("raw codec >= 10x baseline", "dalisr-raw", "x_baseline", TARGETS["raw_vs_baseline"])
     for mode in ("dalisr-png", "dalisr-raw"):
         add(f"{mode} peak RSS within 2x baseline", mode, "rss_x_baseline", TARGETS["rss_vs_baseline"])
+    if "degrade-basicsr" in summary and "degrade-dalisr" in summary:  # the loader keeps up with the model's step
+        summary["degrade-dalisr"]["x_feed_data"] = (summary["degrade-dalisr"]["samples_per_s"]
+                                                    / summary["degrade-basicsr"]["samples_per_s"])
+        add("degraded pairs >= BasicSR's feed_data alone", "degrade-dalisr", "x_feed_data",
+            TARGETS["degrade_vs_basicsr"])
     gpu = [m for m in ("dalisr-png-gpu", "dalisr-png-seek-gpu", "dalisr-png-dali-gpu", "dalisr-jp2-gpu")
            if m in summary]
     if gpu:  # the issue's GPU target: encoded data, same CPU cores as the baseline
@@ -530,7 +546,8 @@ def main(argv=None) -> None:
             ensure_codec(args.data, args.scale, args.work_dir, codec)
     info = machine()
     print(f"machine: {info['cores']} cores ({info['cpu']}), CUDA {'yes' if info['cuda'] else 'no'}; "
-          f"data: {args.data} x{args.scale}, gt_size {args.gt_size}, batch {args.batch}, "
+          f"data: {args.data} x{args.scale}, gt_size {args.gt_size}, batch {args.batch}"
+          f"{' (degrade-* modes: gt_size 256, batch 12)' if any(m.startswith('degrade-') for m in modes) else ''}, "
           f"{args.iters} batches after {args.warmup} warm-up, workers {args.workers}", flush=True)
     runs: dict[str, list[dict]] = {m: [] for m in modes}
     for r in range(args.repeat):

@@ -18,6 +18,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install -q torch==2.13.0
   fi
   .venv/bin/python -m pip install -q -e '.[dev]'
+  # BasicSR for `dalisr train` and its tests, without its declared requirements: they would pull a CUDA torch
+  # (via torchvision) and opencv-python over opencv-python-headless. Only what basicsr imports is added; the
+  # tests stand in for torchvision where no CPU build exists (tests/stubs/torchvision/README.md).
+  .venv/bin/python -m pip install -q 'setuptools>=70.1' wheel  # basicsr is an sdist: built here, not isolated
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation 'basicsr==1.4.2'
+  .venv/bin/python -m pip install -q addict future yapf requests scipy
   echo "$want" > "$stamp"
 fi
 # memcached: the tests start their own server on loopback

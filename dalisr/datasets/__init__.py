@@ -11,12 +11,12 @@ from .base import DatasetIndex, Sample
 from .ffhq import build_ffhq
 from .paired import build_paired
 from .realesrgan_paired import build_realesrgan_paired
+from .realesrgan import build_realesrgan
 from .reds import build_reds
-from .shared import collector_paused
-
 from .reds_recurrent import build_reds_recurrent
 from .single_image import build_single_image
 from .video_test import build_video_recurrent_test, build_video_test
+from .shared import collector_paused
 from .vimeo90k import build_vimeo90k
 from .vimeo90k_recurrent import build_vimeo90k_recurrent
 
@@ -31,6 +31,7 @@ BUILDERS: dict[str, Callable[[DatasetConfig], tuple[DatasetIndex, dict[str, Stor
     "SingleImageDataset": build_single_image,
     "VideoTestDataset": build_video_test,
     "VideoRecurrentTestDataset": build_video_recurrent_test,
+    "RealESRGANDataset": build_realesrgan,
 }
 
 
@@ -41,6 +42,10 @@ def build_dataset(cfg: DatasetConfig) -> tuple[DatasetIndex, dict[str, Store]]:
         raise DalisrError(f"{cfg.where('type')}: '{cfg.type}' has no dalisr pipeline yet. "
                           f"Fix: use one of {', '.join(BUILDERS)}")
     with collector_paused():  # a million short-lived objects must not set off full collections
+        if cfg.opt.get("degradation") not in (None, False):  # true or a mapping: Real-ESRGAN's LQ made in the loader
+            from .degraded import build_degraded
+
+            return build_degraded(cfg)
         return builder(cfg)
 
 

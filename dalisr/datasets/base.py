@@ -40,6 +40,12 @@ class DatasetIndex:
     #: roles batched as T x C x H x W even when T is 1 (frame sequences); others are C x H x W when single
     sequences: frozenset[str] = frozenset()
 
+    #: per-sample arrays the source emits after the frames (name -> numpy dtype), made by :meth:`extra_arrays`;
+    #: they reach the batch under their names (e.g. Real-ESRGAN's kernels)
+    extra_outputs: dict[str, str] = {}
+    #: BasicSR's crop-or-pad: GT padded (reflect-101) up to this square and cut to it, after the flips
+    crop_pad_size: int | None = None
+
     def __init__(self, samples: Sequence[Sample]) -> None:
         self.samples = list(samples)
 
@@ -49,6 +55,11 @@ class DatasetIndex:
     def keys_for(self, index: int, rng: np.random.Generator) -> dict[str, tuple[str, ...]]:
         """The store keys of sample ``index`` (``rng`` is for datasets that draw frames)."""
         return self.samples[index].keys
+
+    def extra_arrays(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """The arrays of :attr:`extra_outputs`, in order, for sample ``index``; ``rng`` is the sample's own
+        stream (from seed, epoch and position), so they are reproducible and resumable."""
+        return ()
 
     def name(self, index: int) -> str:
         """A short name of sample ``index`` for messages and stats (the GT key's base name, a clip/frame ...)."""

@@ -27,8 +27,9 @@ _MAPS: dict[str, tuple[int, ValueMap | None]] = {}
 def _open_env(path: str):
     import lmdb
 
+    key = os.path.realpath(path)  # py-lmdb refuses a second handle on one environment, also through a symlink
     with _ENVS_LOCK:
-        held = _ENVS.get(path)
+        held = _ENVS.get(key)
         if held is not None:
             pid, env = held
             if pid == os.getpid():
@@ -44,14 +45,14 @@ def _open_env(path: str):
                 f"cannot open LMDB {path}: {exc}. Fix: check the path is a folder holding data.mdb "
                 "made by `dalisr create-lmdb` (or BasicSR's create_lmdb)."
             ) from None
-        _ENVS[path] = (os.getpid(), env)
+        _ENVS[key] = (os.getpid(), env)
         return env
 
 
 def _close_env(path: str) -> None:
     with _ENVS_LOCK:
         _MAPS.pop(path, None)
-        held = _ENVS.pop(path, None)
+        held = _ENVS.pop(os.path.realpath(path), None)
     if held is not None and held[0] == os.getpid():
         held[1].close()
 

@@ -1,0 +1,108 @@
+"""Real-ESRGAN's two-order degradation as one DALI graph: GT (uint8, whole) -> LQ and GT patches.
+
+The order is ``RealESRNetModel.feed_data``'s: USM-sharpen GT (``gt_usm``),
+blur (kernel1), resize, noise, JPEG; blur (kernel2, with
+``second_blur_prob``), resize, noise; then [resize back + sinc] and JPEG in
+the drawn order; clamp and round; the paired crop. Every choice is an input
+drawn by the source (``params.py``); the graph needs ``enable_conditionals``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ops import add_noise, filter2d, jpeg, quantize, to_float, usm_sharp
+from .options import DegradeOptions
+from .params import JPEG_FIRST, F, I
+from .resize import interpolate
+
+
+@dataclass
+class DegradeInputs:
+    """The per-sample graph inputs a degrading source emits beside the GT."""
+
+    kernel1: object
+    kernel2: object
+    sinc_kernel: object
+    ints: object  # int32 vector, slots params.INT_FIELDS
+    floats: object  # float32 vector, slots params.FLOAT_FIELDS
+    noise1: object  # standard normal HWC fields at the first / second resize's size
+    noise2: object
+    masks: list  # six area masks: (h, 1, 1) and (1, w, 1) for each of the three resizes
+    options: DegradeOptions
+
+
+def degrade(gt_u8, inp: DegradeInputs):
+    """The whole LQ (uint8 HWC, GT size / scale) and the float GT it came from (USM-sharpened or not)."""
+    ints, floats = inp.ints, inp.floats
+
+    def i(name):
+        return ints[I[name]]
+
+    def f(name):
+        return floats[F[name]]
+
+    def hw(k):
+        return i(f"h{k}"), i(f"w{k}")
+
+    def widths(k):
+        return i(f"kh{k}"), i(f"kw{k}")
+
+    def masks(k):
+        return inp.masks[2 * (k - 1):2 * k]
+
+    gt = to_float(gt_u8)
+    if inp.options.gt_usm:
+        gt = usm_sharp(gt)
+    # the first order
+    out = filter2d(gt, inp.kernel1)
+    out = interpolate(out, i("mode1"), hw(0), hw(1), widths(1), masks(1), roi_end=(f("roi_h1"), f("roi_w1")))
+    out = add_noise(out, inp.noise1, i("gauss1") == 1, f("sigma1"), f("pscale1"), i("gray1") == 1)
+    out = jpeg(out, i("q1"))
+    # the second order
+    if i("blur2") == 1:
+        out = filter2d(out, inp.kernel2)
+    out = interpolate(out, i("mode2"), hw(1), hw(2), widths(2), masks(2))
+    out = add_noise(out, inp.noise2, i("gauss2") == 1, f("sigma2"), f("pscale2"), i("gray2") == 1)
+    # [resize back + sinc] and JPEG, in the drawn order
+    if i("order") == JPEG_FIRST:
+        out = jpeg(out, i("q3"))
+        out = interpolate(out, i("mode3"), hw(2), hw(3), widths(3), masks(3))
+        out = filter2d(out, inp.sinc_kernel)
+    else:
+        out = interpolate(out, i("mode3"), hw(2), hw(3), widths(3), masks(3))
+        out = filter2d(out, inp.sinc_kernel)
+        out = jpeg(out, i("q3"))
+    return quantize(out), gt
+
+
+def paired_patches(lq_u8, gts: list, anchor, opts: DegradeOptions) -> tuple:
+    """The LQ patch at ``anchor`` (``[top, left]``) and each GT's patch at ``anchor * scale``."""
+    from nvidia.dali import fn
+
+    patch = opts.gt_size // opts.scale
+    lq = fn.slice(lq_u8, anchor, [patch, patch], axes=[0, 1], out_of_bounds_policy="error")
+    return lq, [fn.slice(g, anchor * opts.scale, [opts.gt_size, opts.gt_size], axes=[0, 1],
+                         out_of_bounds_policy="error") for g in gts]
+
+
+def degraded_outputs(gt_u8, extras: tuple, opts: DegradeOptions, device: str = "cpu") -> list:
+    """From the GT square and the source's extra arrays to the batch tensors: gt, lq (, gt_plain), CHW float.
+
+    ``extras``: kernel1, kernel2, sinc_kernel, then ``params.sample_arrays``'s ten arrays.
+    """
+    from nvidia.dali import fn, types
+
+    k1, k2, sinc, ints, floats, noise1, noise2, *masks = extras
+    noise1, noise2 = (fn.reshape(z, layout="HWC") for z in (noise1, noise2))  # as the image's, for the merges
+    if device == "gpu":  # the image-sized inputs go where the image is; sizes and draws stay on the CPU
+        k1, k2, sinc, noise1, noise2 = (x.gpu() for x in (k1, k2, sinc, noise1, noise2))
+        masks = [m.gpu() for m in masks]
+    inp = DegradeInputs(k1, k2, sinc, ints, floats, noise1, noise2, list(masks), opts)
+    lq, gt = degrade(gt_u8, inp)
+    gts = [gt, to_float(gt_u8)] if opts.gt_plain else [gt]
+    anchor = fn.stack(ints[I["top"]], ints[I["left"]])
+    lq, gts = paired_patches(lq, gts, anchor, opts)
+    chw = [fn.transpose(g, perm=[2, 0, 1], output_layout="CHW") for g in gts]
+    lq = fn.crop_mirror_normalize(lq, dtype=types.FLOAT, output_layout="CHW", mean=[0.0] * 3, std=[255.0] * 3)
+    return [chw[0], lq, *chw[1:]]

@@ -1,0 +1,249 @@
+"""``dalisr train``: BasicSR's own training pipeline, with its dataset sections served by dalisr.
+
+``basicsr.train.train_pipeline`` runs unchanged (its options, models, losses,
+logger, validation and checkpoints). It looks up ``build_dataset``,
+``build_dataloader``, ``EnlargedSampler``, ``CPUPrefetcher``,
+``CUDAPrefetcher``, ``build_model`` and ``load_resume_state`` in its module
+globals; :func:`basicsr_train_bound_to` points those names at the stand-ins of
+:class:`BasicsrLauncher` for the duration of one run. That function is the
+only place that touches BasicSR's internals (tests/test_basicsr_launcher.py
+fails the day BasicSR stops looking these names up).
+
+A section with ``dalisr: false`` keeps BasicSR's own dataset and loader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ..build import build_dataloader as dalisr_dataloader
+from ..degrade.options import with_top_level
+from ..errors import DalisrError
+from ..loader import DaliLoader
+from .basicsr_adapters import DalisrBatches, DalisrDataset, DalisrPrefetcher, EpochSetter
+from .basicsr_compat import SUPPORTED, import_basicsr
+from .basicsr_resume import LOADER_STATES_KEY, load_resume_state, save_with_loader_states
+
+log = logging.getLogger("basicsr.dalisr")
+
+#: the module globals of basicsr.train that dalisr replaces during a run
+REBOUND = ("load_resume_state", "build_dataset", "EnlargedSampler", "build_dataloader", "CPUPrefetcher",
+           "CUDAPrefetcher", "build_model")
+
+
+def uses_dalisr(dataset_opt: Mapping) -> bool:
+    """Whether dalisr serves a dataset section (``dalisr: false`` opts out)."""
+    value = dataset_opt.get("dalisr", True)
+    if not isinstance(value, bool):
+        raise DalisrError(f"'dalisr' in dataset section '{dataset_opt.get('name')}' must be true or false, "
+                          f"got {value!r}")
+    return value
+
+
+def length_for_basicsr(num_samples: int, num_batches: int, batch: int, world: int, ratio: int) -> int | None:
+    """The ``len(train_set)`` for which BasicSR's iters-per-epoch, ``ceil(len * ratio / (batch * world))``,
+    is dalisr's ``len(loader)``. dalisr (like BasicSR's sampler with ``drop_last``) drops each shard's last
+    partial batch, which BasicSR's formula does not see. None when no count fits."""
+    def iters(n: int) -> int:
+        return math.ceil(n * ratio / (batch * world))
+
+    if iters(num_samples) == num_batches:
+        return num_samples
+    n = num_batches * batch * world // ratio
+    return n if n > 0 and iters(n) == num_batches else None
+
+
+class BasicsrLauncher:
+    """The stand-ins bound into ``basicsr.train`` for one run; BasicSR's originals serve ``dalisr: false``."""
+
+    def __init__(self, options_file: str) -> None:
+        self.options_file = options_file
+        self.originals: dict[str, Any] = {}
+        self.opt: dict | None = None
+        self.resume_state: dict | None = None
+        self.train: DalisrBatches | None = None
+        self.loaders: list[DaliLoader] = []
+
+    # -- stand-ins, in the order train_pipeline calls them --------------------
+    def load_resume_state(self, opt: dict) -> dict | None:
+        self.opt = opt
+        self.resume_state = load_resume_state(opt)
+        return self.resume_state
+
+    def build_dataset(self, dataset_opt: dict) -> Any:
+        if not uses_dalisr(dataset_opt):
+            return self.originals["build_dataset"](dataset_opt)
+        if dataset_opt.get("phase") != "train" and self._validates_by_index():
+            log.warning("dalisr: datasets.%s is loaded by BasicSR's own loader: %s validates by indexing its val "
+                        "dataset (dataset[i], data_info), not by iterating a loader", self._section_name(dataset_opt),
+                        self.opt["model_type"])
+            return self.originals["build_dataset"](dataset_opt)
+        return self._dalisr_dataset(dataset_opt)
+
+    def EnlargedSampler(self, dataset: Any, num_replicas: int, rank: int, ratio: int = 1) -> Any:  # noqa: N802
+        if isinstance(dataset, DalisrDataset):
+            return EpochSetter(dataset)
+        return self.originals["EnlargedSampler"](dataset, num_replicas, rank, ratio)
+
+    def build_dataloader(self, dataset: Any, dataset_opt: dict, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(dataset, DalisrDataset):
+            batches = DalisrBatches(dataset)
+            if dataset_opt["phase"] == "train":
+                self.train = batches
+            return batches
+        return self.originals["build_dataloader"](dataset, dataset_opt, *args, **kwargs)
+
+    def CPUPrefetcher(self, loader: Any) -> Any:  # noqa: N802
+        if isinstance(loader, DalisrBatches):
+            return DalisrPrefetcher(loader)
+        return self.originals["CPUPrefetcher"](loader)
+
+    def CUDAPrefetcher(self, loader: Any, opt: dict) -> Any:  # noqa: N802
+        if isinstance(loader, DalisrBatches):
+            return DalisrPrefetcher(loader)
+        return self.originals["CUDAPrefetcher"](loader, opt)
+
+    def build_model(self, opt: dict) -> Any:
+        model = self.originals["build_model"](opt)
+        if self.train is not None:
+            save_with_loader_states(model, self.train, opt["rank"])
+        return model
+
+    def close(self) -> None:
+        for loader in self.loaders:
+            loader.close()
+
+    # -- internals --------------------------------------------------------------
+    def _section_name(self, dataset_opt: Mapping) -> str:
+        for name, section in (self.opt or {}).get("datasets", {}).items():
+            if section is dataset_opt:
+                return str(name)
+        return str(dataset_opt.get("phase", "train"))
+
+    def _validates_by_index(self) -> bool:
+        """BasicSR's video models (VideoBaseModel and subclasses) read val samples as ``dataset[i]``."""
+        from basicsr.models.video_base_model import VideoBaseModel
+        from basicsr.utils.registry import MODEL_REGISTRY
+
+        name = self.opt.get("model_type")
+        if name not in MODEL_REGISTRY:
+            return False  # BasicSR's build_model will say so
+        model_class = MODEL_REGISTRY.get(name)
+        return isinstance(model_class, type) and issubclass(model_class, VideoBaseModel)
+
+    def _device(self) -> str:
+        import torch
+
+        return "gpu" if self.opt.get("num_gpu", 0) != 0 and torch.cuda.is_available() else "cpu"
+
+    def _dalisr_dataset(self, dataset_opt: dict) -> DalisrDataset:
+        opt, section = self.opt, self._section_name(dataset_opt)
+        train = dataset_opt.get("phase") == "train"
+        options = dict(dataset_opt)
+        if options.get("degradation") not in (None, False):  # Real-ESRGAN keeps these at the file's top level
+            options["degradation"] = with_top_level(options["degradation"], opt)
+        if not train:
+            options["batch_size_per_gpu"] = 1  # BasicSR validates one image at a time
+        shard, world = (opt["rank"], opt["world_size"]) if train else (0, 1)  # val: rank 0 sees all
+        where = f"options file {self.options_file} (datasets.{section})"
+        try:
+            loader = dalisr_dataloader(options, device=self._device(), shard_id=shard, num_shards=world,
+                                       seed=opt["manual_seed"], origin=where)
+        except DalisrError as err:
+            raise DalisrError(f"{err}. Or set 'dalisr: false' in datasets.{section} of {self.options_file} to load "
+                              "that section with BasicSR's own loader") from None
+        self.loaders.append(loader)
+        length = len(loader.dataset)
+        if train:
+            length = self._train_length(loader, options, world)
+            self._resume(loader)
+        return DalisrDataset(dataset_opt, loader, length)
+
+    def _train_length(self, loader: DaliLoader, options: dict, world: int) -> int:
+        ratio = options.get("dataset_enlarge_ratio", 1)
+        fitted = length_for_basicsr(len(loader.dataset), len(loader), loader.batch_size, world, ratio)
+        if fitted is None:
+            log.warning("dalisr: %d iterations per epoch (the last partial batch of each rank is dropped); "
+                        "BasicSR's 'iter number per epoch' below counts it", len(loader))
+            return len(loader.dataset)
+        if fitted != len(loader.dataset):
+            log.info("dalisr: %d train samples; each epoch uses %d of them x enlarge ratio %d in %d iterations "
+                     "(each rank drops its last partial batch), which the figures below count",
+                     len(loader.dataset), fitted, ratio, len(loader))
+        return fitted
+
+    def _resume(self, loader: DaliLoader) -> None:
+        state = self.resume_state
+        if state is None:
+            return
+        saved = state.get(LOADER_STATES_KEY)
+        if not saved:
+            log.warning("dalisr: the resume state has no loader positions (not saved by dalisr train): "
+                        "epoch %d restarts from its first batch, as in BasicSR", state["epoch"])
+            loader.set_epoch(state["epoch"])
+            return
+        if len(saved) != self.opt["world_size"]:
+            raise DalisrError(f"the resume state holds loader positions of {len(saved)} ranks, this run has "
+                              f"{self.opt['world_size']}. Fix: resume with the same number of processes")
+        loader.load_state_dict(saved[self.opt["rank"]])
+        state["epoch"] = loader.epoch  # BasicSR starts its epoch loop here (next epoch if the saved one ended)
+        log.info("dalisr: resuming epoch %d at batch %d of %d", loader.epoch, loader.batch, len(loader))
+
+
+def _global_lookups(module: Any) -> set[str]:
+    """Names the module's functions look up as globals (what rebinding a module global affects)."""
+    names: set[str] = set()
+    for value in vars(module).values():
+        code = getattr(value, "__code__", None)
+        if code is not None and getattr(value, "__module__", None) == module.__name__:
+            names.update(code.co_names)
+    return names
+
+
+@contextlib.contextmanager
+def basicsr_train_bound_to(launcher: BasicsrLauncher, train_module: Any, argv: list[str]) -> Iterator[None]:
+    """THE one place that reaches into BasicSR: point ``basicsr.train``'s globals :data:`REBOUND` (and
+    ``sys.argv``, which BasicSR's ``parse_options`` reads) at this run, and restore them afterwards."""
+    missing = [n for n in REBOUND if not hasattr(train_module, n)]
+    unused = set(REBOUND) - _global_lookups(train_module)
+    if missing or unused or not hasattr(train_module, "train_pipeline"):
+        raise DalisrError(
+            f"this basicsr ({getattr(sys.modules.get('basicsr'), '__version__', '?')}) no longer looks up "
+            f"{', '.join(sorted(set(missing) | unused)) or 'train_pipeline'} in basicsr.train, which dalisr train "
+            f"relies on. Fix: use basicsr {SUPPORTED}"
+        )
+    launcher.originals = {n: getattr(train_module, n) for n in REBOUND}
+    saved_argv = sys.argv
+    try:
+        sys.argv = argv
+        for name in REBOUND:
+            setattr(train_module, name, getattr(launcher, name))
+        yield
+    finally:
+        sys.argv = saved_argv
+        for name, value in launcher.originals.items():
+            setattr(train_module, name, value)
+
+
+def run_training(options_file: str, basicsr_args: list[str], root_path: str | None = None) -> None:
+    """Run ``basicsr.train.train_pipeline`` with ``-opt options_file`` and BasicSR's other arguments.
+
+    ``root_path`` (default: the working directory) is where BasicSR writes
+    ``experiments/`` and ``tb_logger/``, as its train.py does for its repository root.
+    """
+    import_basicsr()
+    import basicsr.train as train_module
+
+    launcher = BasicsrLauncher(options_file)
+    argv = ["dalisr train", "-opt", options_file, *basicsr_args]
+    with basicsr_train_bound_to(launcher, train_module, argv):
+        try:
+            train_module.train_pipeline(os.path.abspath(root_path or os.getcwd()))
+        finally:
+            launcher.close()

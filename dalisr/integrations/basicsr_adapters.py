@@ -1,0 +1,73 @@
+"""What BasicSR's train_pipeline gets for a dalisr section in place of its dataset, sampler, loader and prefetcher."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from ..loader import DaliLoader
+
+
+class DalisrDataset:
+    """What BasicSR's ``build_dataset`` returns for a dalisr section: the index is read, DALI not yet started.
+
+    ``opt`` is the section (BasicSR's validation reads ``dataset.opt['name']``); ``len()``
+    is what BasicSR's epoch arithmetic needs (see :func:`length_for_basicsr`).
+    """
+
+    def __init__(self, opt: Mapping, loader: DaliLoader, length: int) -> None:
+        self.opt = opt
+        self.loader = loader
+        self._length = length
+
+    def __len__(self) -> int:
+        return self._length
+
+
+class DalisrBatches:
+    """What BasicSR's ``build_dataloader`` returns for a dalisr section: each ``for`` runs the rest of an epoch."""
+
+    def __init__(self, dataset: DalisrDataset) -> None:
+        self.dataset = dataset
+        self.loader = dataset.loader
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter(self.loader)
+
+    def state_dict(self) -> dict:
+        return self.loader.state_dict()
+
+
+class EpochSetter:
+    """BasicSR's ``EnlargedSampler`` for a dalisr section: only ``set_epoch`` is used.
+
+    A resumed loader already stands mid-way in BasicSR's current epoch; setting
+    the epoch it is in keeps that position instead of restarting the epoch.
+    """
+
+    def __init__(self, dataset: DalisrDataset) -> None:
+        self.dataset = dataset
+
+    def set_epoch(self, epoch: int) -> None:
+        if epoch != self.dataset.loader.epoch:
+            self.dataset.loader.set_epoch(epoch)
+
+
+class DalisrPrefetcher:
+    """BasicSR's prefetcher interface (``next``/``reset``) without reading ahead.
+
+    DALI already prefetches (and on the GPU its tensors are on CUDA); not
+    reading ahead keeps the loader's position exact for checkpoints.
+    """
+
+    def __init__(self, batches: DalisrBatches) -> None:
+        self.batches = batches
+        self._it = iter(batches)
+
+    def next(self) -> dict | None:
+        return next(self._it, None)
+
+    def reset(self) -> None:
+        self._it = iter(self.batches)

@@ -1,0 +1,102 @@
+"""BasicSR resume states that also carry every rank's dalisr loader position.
+
+BasicSR saves ``training_states/{iter}.state`` (epoch, iteration, optimizers,
+schedulers) and, on resume, restarts the saved epoch from its first batch.
+dalisr adds ``dalisr_loaders``: the train loader's ``state_dict()`` of every
+rank, gathered at each checkpoint, so a resumed run continues mid-epoch with
+exactly the samples the interrupted epoch had not yet handed out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import torch
+
+log = logging.getLogger("basicsr.dalisr")
+
+#: key of the per-rank loader states in BasicSR's resume state
+LOADER_STATES_KEY = "dalisr_loaders"
+
+
+def latest_state_file(training_states: str) -> str | None:
+    """The ``{iter}.state`` file with the highest iteration in ``training_states``, if any."""
+    if not os.path.isdir(training_states):
+        return None
+    iters = []
+    for name in os.listdir(training_states):
+        stem, ext = os.path.splitext(name)
+        if ext == ".state" and stem.isdigit():
+            iters.append(int(stem))
+    return os.path.join(training_states, f"{max(iters)}.state") if iters else None
+
+
+def map_location() -> Any:
+    """Where resumed tensors go: this rank's CUDA device where there is one, else the CPU.
+
+    BasicSR's own ``load_resume_state`` always maps to CUDA, which fails on a CPU machine.
+    """
+    if torch.cuda.is_available():
+        device = torch.cuda.current_device()
+        return lambda storage, loc: storage.cuda(device)
+    return "cpu"
+
+
+def load_resume_state(opt: dict) -> dict | None:
+    """BasicSR's resume rule (``--auto_resume``: the newest state of this experiment, else
+    ``path.resume_state``), loaded onto this machine's device."""
+    from basicsr.utils import check_resume
+
+    path = None
+    if opt.get("auto_resume"):
+        path = latest_state_file(opt["path"]["training_states"])
+        if path is not None:
+            opt["path"]["resume_state"] = path
+    elif opt["path"].get("resume_state"):
+        path = opt["path"]["resume_state"]
+    if path is None:
+        return None
+    state = torch.load(path, map_location=map_location(), weights_only=False)
+    check_resume(opt, state["iter"])
+    return state
+
+
+def gather(state: dict) -> list[dict]:
+    """Every rank's ``state`` in rank order (a collective call: every rank must make it)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        states: list[Any] = [None] * dist.get_world_size()
+        dist.all_gather_object(states, state)
+        return states
+    return [state]
+
+
+def add_loader_states(state_file: str, loader_states: list[dict]) -> None:
+    """Write the loader states into a resume state BasicSR has just saved."""
+    state = torch.load(state_file, map_location="cpu", weights_only=False)
+    state[LOADER_STATES_KEY] = loader_states
+    tmp = state_file + ".dalisr-tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, state_file)
+
+
+def save_with_loader_states(model: Any, train_loader: Any, rank: int) -> None:
+    """Make ``model.save`` also store every rank's loader position in the resume state.
+
+    BasicSR calls ``model.save(epoch, iter)`` on every rank and writes the state
+    on rank 0 only; the gather runs on all ranks before that.
+    """
+    basicsr_save = model.save
+
+    def save(epoch: int, current_iter: int) -> None:
+        states = gather(train_loader.state_dict())
+        basicsr_save(epoch, current_iter)
+        if rank == 0 and current_iter != -1:  # -1: BasicSR's final save, no resume state
+            path = os.path.join(model.opt["path"]["training_states"], f"{current_iter}.state")
+            add_loader_states(path, states)
+            log.info("dalisr: loader positions of %d rank(s) saved in %s", len(states), path)
+
+    model.save = save

@@ -1,0 +1,144 @@
+"""BasicSR's crop-or-pad (Real-ESRGAN's GT): flip, pad to a square with reflect-101, cut the square.
+
+BasicSR's ``RealESRGANDataset`` flips the whole GT first (``augment``), then
+pads its bottom and right edges with ``cv2.BORDER_REFLECT_101`` up to 400
+where it is smaller, then cuts a random 400 square where it is larger. The
+order matters: the padding always lies at the bottom/right *of the flipped
+image*. The graph flips after the source, so this source emits the square
+un-flipped: it works out, for the sample's flip bits, which source pixel every
+output pixel of BasicSR's result comes from (reflect-101 is an index map, the
+flips are index maps), decodes only the rows that hold them (PNG) or reads
+them from the memory map (raw), gathers them, and undoes the flips; the
+graph's ``augment`` then redoes them. Bit-exact to BasicSR's steps, for any
+image size (also where the padding exceeds the image, as OpenCV reflects again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .formats.meta_info import RAW
+from .sampling import sample_draws
+from .source import SampleSource
+from .source_raw import PatchSource, store_codec, window_anchor
+
+
+def reflect_101(index: np.ndarray, n: int) -> np.ndarray:
+    """``cv2.BORDER_REFLECT_101``'s source index of each (non-negative) ``index`` on an axis of length ``n``."""
+    if n == 1:
+        return np.zeros_like(index)
+    period = 2 * (n - 1)
+    i = index % period
+    return np.where(i >= n, period - i, i)
+
+
+@dataclass(frozen=True)
+class CropPadPlan:
+    """Where BasicSR's crop-or-pad output comes from in the un-flipped image.
+
+    ``rows[i]`` / ``cols[j]``: the source row and column of output pixel
+    (i, j), before the transpose; ``transpose``: whether the output is the
+    transpose of that gather.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    transpose: bool
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """(top, left, height, width) of the source region holding every gathered pixel."""
+        top, left = int(self.rows.min()), int(self.cols.min())
+        return top, left, int(self.rows.max()) - top + 1, int(self.cols.max()) - left + 1
+
+
+def crop_pad_plan(height: int, width: int, flips, fractions, size: int) -> CropPadPlan:
+    """BasicSR's augment then crop-or-pad as index maps into the ``height`` x ``width`` source.
+
+    ``flips`` are the effective (hflip, vflip, transpose) bits; ``fractions``
+    choose the crop in the flipped, padded image as ``window_anchor`` does
+    (uniform over the positions, as BasicSR's ``random.randint``).
+    """
+    hflip, vflip, transpose = (bool(f) for f in flips)
+    fh, fw = (width, height) if transpose else (height, width)  # the flipped image's shape
+    top, left = window_anchor(fractions, max(fh, size), max(fw, size), size)
+    out_rows = reflect_101(np.arange(top, top + size), fh)  # rows / cols of the flipped image
+    out_cols = reflect_101(np.arange(left, left + size), fw)
+    if transpose:  # flipped[r, c] = vh[c, r]
+        out_rows, out_cols = out_cols, out_rows
+    rows = height - 1 - out_rows if vflip else out_rows
+    cols = width - 1 - out_cols if hflip else out_cols
+    return CropPadPlan(rows, cols, transpose)
+
+
+def _axis_index(index: np.ndarray, origin: int) -> slice | np.ndarray:
+    """``index - origin`` as a slice where it is a run (step 1 or -1: a crop, flipped or not), else the array."""
+    rel = index - origin
+    if len(rel) > 1:
+        step = int(rel[1] - rel[0])
+        if step in (1, -1) and np.array_equal(np.diff(rel), np.full(len(rel) - 1, step)):
+            stop = int(rel[-1]) + step
+            return slice(int(rel[0]), None if stop < 0 else stop, step)
+    return rel
+
+
+def gather_unflipped(window: np.ndarray, plan: CropPadPlan, flips) -> np.ndarray:
+    """The output square from the decoded ``plan.box`` window, with the flips undone (HWC, contiguous).
+
+    Crops (no padding) are plain slices; padded axes gather with their index arrays, one axis at a time.
+    """
+    top, left, _, _ = plan.box
+    out = window[_axis_index(plan.rows, top)]  # BasicSR's result before its transpose
+    out = out[:, _axis_index(plan.cols, left)]
+    hflip, vflip, _ = (bool(f) for f in flips)
+    # the result is transpose?(vflip?(hflip?(gt))): with the transpose not applied, undo the flips
+    if vflip:
+        out = out[::-1]
+    if hflip:
+        out = out[:, ::-1]
+    return np.ascontiguousarray(out)
+
+
+class CropPadSource(PatchSource):
+    """A GT-only source that emits BasicSR's crop-or-pad square (HWC uint8 RGB), flips undone for the graph.
+
+    Any size of GT works (no size check: smaller images are padded). Values
+    are read as :class:`PatchSource` reads them (raw memory maps, PNG rows,
+    other codecs decoded whole with OpenCV); only the box of pixels the square
+    uses is decoded or copied.
+    """
+
+    def __init__(self, base: SampleSource, codec: str, use_hflip: bool, use_rot: bool) -> None:
+        super().__init__(base, codec, crop=True)
+        self.use_hflip = use_hflip
+        self.use_rot = use_rot
+        self._plan: CropPadPlan | None = None
+        self._flips = (0, 0, 0)
+
+    @classmethod
+    def wrap(cls, source: SampleSource, use_hflip: bool, use_rot: bool) -> CropPadSource:
+        codec = RAW if any(store_codec(s) == RAW for s in source.stores.values()) else "png"
+        return cls(source, codec, use_hflip, use_rot)
+
+    def _effective_flips(self, epoch: int, position: int) -> tuple[int, int, int]:
+        """The flips graph.augment applies for this sample (the same bits, masked by the options)."""
+        _, flips = sample_draws(self.plan.seed, epoch, position)
+        return (int(flips[0]) if self.use_hflip else 0, int(flips[1]) if self.use_rot else 0,
+                int(flips[2]) if self.use_rot else 0)
+
+    def _load(self, index: int, epoch: int, position: int, fractions: np.ndarray | None = None) -> tuple[list, dict]:
+        self._flips = self._effective_flips(epoch, position)
+        windows, keys = super()._load(index, epoch, position, fractions)
+        return [gather_unflipped(windows[0], self._plan, self._flips)], keys
+
+    def _windows(self, keys: dict, shapes: dict[str, list[tuple[int, int]]], fractions) -> dict[str, list[tuple]]:
+        """The box of source pixels the square uses (PatchSource reads it); the plan is kept for the gather."""
+        height, width = shapes["gt"][0]
+        self._plan = crop_pad_plan(height, width, self._flips, fractions, self.crop_pad_size)
+        return {"gt": [self._plan.box]}
+
+    @property
+    def crop_pad_size(self) -> int:
+        return int(self.dataset.crop_pad_size)

@@ -1,0 +1,3 @@
+"""Test-only stand-in: see tests/stubs/torchvision/README.md."""
+
+from . import functional  # noqa: F401
