@@ -234,7 +234,7 @@ def test_unsupported_option_names_option_file_and_fix(workdir):
     def bad_flag(opt):
         opt["datasets"]["val"]["dalisr"] = "no"
 
-    with pytest.raises(DalisrError, match="'dalisr' in dataset section 'Set5' must be true or false"):
+    with pytest.raises(DalisrError, match=r"'dalisr' in options file .*flag.yml \(datasets.val\) must be true"):
         train(write_options(tmp / "flag.yml", bad_flag))
 
 

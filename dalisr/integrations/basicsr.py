@@ -37,12 +37,12 @@ REBOUND = ("load_resume_state", "build_dataset", "EnlargedSampler", "build_datal
            "CUDAPrefetcher", "build_model")
 
 
-def uses_dalisr(dataset_opt: Mapping) -> bool:
+def uses_dalisr(dataset_opt: Mapping, where: str = "a dataset section") -> bool:
     """Whether dalisr serves a dataset section (``dalisr: false`` opts out)."""
     value = dataset_opt.get("dalisr", True)
     if not isinstance(value, bool):
-        raise DalisrError(f"'dalisr' in dataset section '{dataset_opt.get('name')}' must be true or false, "
-                          f"got {value!r}")
+        raise DalisrError(f"'dalisr' in {where} must be true or false, got {value!r}. Fix: dalisr: false to use "
+                          "BasicSR's own loader for it, or remove the key")
     return value
 
 
@@ -77,7 +77,8 @@ class BasicsrLauncher:
         return self.resume_state
 
     def build_dataset(self, dataset_opt: dict) -> Any:
-        if not uses_dalisr(dataset_opt):
+        where = f"options file {self.options_file} (datasets.{self._section_name(dataset_opt)})"
+        if not uses_dalisr(dataset_opt, where):
             return self.originals["build_dataset"](dataset_opt)
         if dataset_opt.get("phase") != "train" and self._validates_by_index():
             log.warning("dalisr: datasets.%s is loaded by BasicSR's own loader: %s validates by indexing its val "
