@@ -32,9 +32,8 @@ SCHEMA: dict[str, tuple[type, ...]] = {
     "num_frame": (int,), "interval_list": (list, tuple), "random_reverse": (bool,),
     "val_partition": (str,), "test_mode": (bool,), "cache_data": (bool,), "padding": (str,),
     "flip_sequence": (bool,),
-
-    # Real-ESRGAN's GT dataset (meta_info: its list of GT paths; the kernels: dalisr/degrade/kernels.py)
-    "meta_info": _OPT_STR, "blur_kernel_size": (int,), "blur_kernel_size2": (int,),
+    # Real-ESRGAN's GT dataset (meta_info above: its list of GT paths; the kernels: dalisr/degrade/kernels.py)
+    "blur_kernel_size": (int,), "blur_kernel_size2": (int,),
     "kernel_list": (list, tuple), "kernel_prob": (list, tuple), "blur_sigma": (list, tuple),
     "betag_range": (list, tuple), "betap_range": (list, tuple), "sinc_prob": _NUM,
     "kernel_list2": (list, tuple), "kernel_prob2": (list, tuple), "blur_sigma2": (list, tuple),

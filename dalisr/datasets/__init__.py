@@ -10,13 +10,13 @@ from ..storage import Store
 from .base import DatasetIndex, Sample
 from .ffhq import build_ffhq
 from .paired import build_paired
-from .realesrgan_paired import build_realesrgan_paired
 from .realesrgan import build_realesrgan
+from .realesrgan_paired import build_realesrgan_paired
 from .reds import build_reds
 from .reds_recurrent import build_reds_recurrent
+from .shared import collector_paused
 from .single_image import build_single_image
 from .video_test import build_video_recurrent_test, build_video_test
-from .shared import collector_paused
 from .vimeo90k import build_vimeo90k
 from .vimeo90k_recurrent import build_vimeo90k_recurrent
 
