@@ -89,7 +89,7 @@ def test_meta_table_matches_line_by_line_parsing(tmp_path):
 
 @pytest.mark.parametrize("line, message", [
     ("x.png (8,8,3 1", "bad shape '(8,8,3' (expected '(h,w,c)' without spaces) in line: x.png (8,8,3 1"),
-    ("x.png (8,8,3) fast", "compression level 'fast' is neither an integer nor 'raw' or 'jp2'"),
+    ("x.png (8,8,3) fast", "compression level 'fast' is neither an integer nor 'raw', 'jp2' or 'png-seek'"),
 ])
 def test_meta_table_keeps_the_line_errors(tmp_path, line, message):
     path = tmp_path / "meta_info.txt"
