@@ -26,6 +26,7 @@ import threading
 from collections.abc import Iterator
 
 from .errors import DalisrError
+from .processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +102,7 @@ def staging_name(out: str, pid: int | None = None) -> str:
     return f"{out}.partial-{os.getpid() if pid is None else pid}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+
 
 
 def remove_stale(out: str) -> list[str]:
@@ -116,7 +110,7 @@ def remove_stale(out: str) -> list[str]:
     removed = []
     for path in glob.glob(glob.escape(out) + ".partial-*"):
         pid = path.rsplit("-", 1)[-1]
-        if not pid.isdigit() or (int(pid) != os.getpid() and _alive(int(pid))):
+        if not pid.isdigit() or (int(pid) != os.getpid() and pid_alive(int(pid))):
             continue
         with deferred_signals():
             shutil.rmtree(path, ignore_errors=True)

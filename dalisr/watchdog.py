@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from .errors import DalisrError
+from .processes import describe_exit
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +44,7 @@ def started_processes(start: Callable[[], T]) -> tuple[T, list[multiprocessing.P
     return result, [p for p in multiprocessing.active_children() if p.pid not in before]
 
 
-def _exit_text(exitcode: int | None) -> str:
-    if exitcode is None:
-        return "its exit status is unknown"
-    if exitcode < 0:
-        try:
-            return f"killed by {signal.Signals(-exitcode).name}"
-        except ValueError:
-            return f"killed by signal {-exitcode}"
-    return f"exit status {exitcode}"
+
 
 
 def _likely_cause(exitcode: int | None) -> str:
@@ -97,7 +90,7 @@ class WorkerWatchdog:
         # DALI's own observer SIGTERMs the others once one dies: name the one that died first
         proc = next((p for p in dead if p.exitcode not in (None, 0, -signal.SIGTERM)), dead[0])
         self.failure = DalisrError(f"a DALI worker process (pid {proc.pid}) of {self.what} died "
-                                   f"({_exit_text(proc.exitcode)}); {_likely_cause(proc.exitcode)}")
+                                   f"({describe_exit(proc.exitcode)}); {_likely_cause(proc.exitcode)}")
         log.error("%s", self.failure)
         if self._main is not None and self in _ARMED:
             signal.pthread_kill(self._main, WAKE_SIGNAL)

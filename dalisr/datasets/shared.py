@@ -25,6 +25,8 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
+from ..processes import pid_alive
+
 PREFIX = "dalisr-index-"
 ALIGN = 64
 
@@ -35,14 +37,7 @@ def shared_dirs() -> list[str]:
     return [d for d in dirs if d and os.path.isdir(d) and os.access(d, os.W_OK)]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+
 
 
 def sweep_stale(folder: str) -> None:
@@ -58,7 +53,7 @@ def sweep_stale(folder: str) -> None:
             pid = int(name[len(PREFIX):].split("-", 1)[0])
         except ValueError:
             continue
-        if pid != os.getpid() and not _alive(pid):
+        if pid != os.getpid() and not pid_alive(pid):
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(folder, name))
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from ..errors import DalisrError
+from ..processes import describe_exit
 from ..safe_output import deferred_signals
 
 T = TypeVar("T")
@@ -55,16 +56,7 @@ def _worker_main(fn: Callable, conn) -> None:
             conn.send(("err", seq, DalisrError(f"a worker could not send its result back: {exc}"), ""))
 
 
-def describe_exit(exitcode: int | None) -> str:
-    """``killed by SIGKILL`` / ``exit status 3`` for a process's exit code."""
-    if exitcode is None:
-        return "still running"
-    if exitcode < 0:
-        try:
-            return f"killed by {signal.Signals(-exitcode).name}"
-        except ValueError:
-            return f"killed by signal {-exitcode}"
-    return f"exit status {exitcode}"
+
 
 
 class _Workers:
