@@ -271,3 +271,12 @@ def test_profile_covers_video_pipelines(reds, tmp_path):
     report = profile_loader(str(path), iters=2, warmup=1, device="cpu").to_dict()
     assert report["batches"] == 2 and report["samples"] == 8 and report["samples_per_s"] > 0
     assert report["stages"]["source_samples"] > 0
+
+
+def test_one_frame_lq_is_still_a_stack(reds):
+    """BasicSR stacks the neighbour frames (torch.stack), so num_frame 1 gives N x 1 x C x H x W, not N x C x H x W."""
+    loader = build_dataloader(opt(reds, num_frame=1), device="cpu", seed=3)
+    batch = next(iter(loader))
+    loader.close()
+    assert tuple(batch["lq"].shape) == (4, 1, 3, PATCH, PATCH)
+    assert tuple(batch["gt"].shape) == (4, 3, GT_SIZE, GT_SIZE)

@@ -141,3 +141,12 @@ def test_keys_and_options(vimeo):
         index(opt(vimeo, num_frame=9))
     with pytest.raises(DalisrError, match="does not exist"):
         index(opt(vimeo, meta_info_file=vimeo["meta"] + ".missing"))
+
+
+def test_one_frame_lq_is_still_a_stack(vimeo):
+    """BasicSR stacks the neighbour frames (torch.stack), so num_frame 1 gives N x 1 x C x H x W, not N x C x H x W."""
+    loader = build_dataloader(opt(vimeo, num_frame=1), device="cpu", seed=SEED)
+    batch = next(iter(loader))
+    loader.close()
+    assert tuple(batch["lq"].shape) == (4, 1, 3, PATCH, PATCH)
+    assert tuple(batch["gt"].shape) == (4, 3, GT_SIZE, GT_SIZE)

@@ -71,6 +71,9 @@ def read_reds_meta(path: str) -> list[tuple[str, int]]:
 class REDSDataset(DatasetIndex):
     """One sample per training frame; ``keys_for`` draws interval, centre and order per sample."""
 
+    #: LQ is a frame stack, T x C x H x W even for num_frame 1 (as BasicSR's torch.stack gives it)
+    sequences = frozenset({"lq"})
+
     def __init__(self, clips: Sequence[tuple[str, int]], num_frame: int, interval_list: Sequence[int],
                  random_reverse: bool, suffix: str) -> None:
         self.roles = {"gt": 1, "lq": num_frame}

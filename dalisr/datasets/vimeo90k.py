@@ -31,26 +31,29 @@ def neighbor_list(num_frame: int) -> tuple[int, ...]:
 class Vimeo90KDataset(DatasetIndex):
     """GT ``clip/seq/im4``, LQ ``clip/seq/im{n}`` for the neighbour list, reversed per sample's draw."""
 
+    #: LQ is a frame stack, T x C x H x W even for num_frame 1 (as BasicSR's torch.stack gives it)
+    sequences = frozenset({"lq"})
+
     def __init__(self, keys: Sequence[str], num_frame: int, random_reverse: bool, suffix: str) -> None:
         self.roles = {"gt": 1, "lq": num_frame}
         self.neighbors = neighbor_list(num_frame)
         self.random_reverse = bool(random_reverse)
         self.suffix = suffix
-        self.sequences = keys if isinstance(keys, KeyTable) else KeyTable.from_strings(keys)
+        self.seq_keys = keys if isinstance(keys, KeyTable) else KeyTable.from_strings(keys)
 
     def __len__(self) -> int:
-        return len(self.sequences)
+        return len(self.seq_keys)
 
     def name(self, index: int) -> str:
-        return self.sequences[index] or str(index)
+        return self.seq_keys[index] or str(index)
 
     def fingerprint(self) -> str:
-        return f"{type(self).__name__}:{self.roles['lq']}:{self.sequences.digest()}"
+        return f"{type(self).__name__}:{self.roles['lq']}:{self.seq_keys.digest()}"
 
     @property
     def samples(self) -> list[Sample]:
         """Every sample as an object (slow for big indexes: for tests and small tools, not the pipeline)."""
-        return [Sample(keys={}, paths={}, name=k) for k in self.sequences.tolist()]
+        return [Sample(keys={}, paths={}, name=k) for k in self.seq_keys.tolist()]
 
     def order(self, rng: np.random.Generator) -> tuple[int, ...]:
         """The LQ frame numbers of one sample, in output order (a fresh tuple: nothing shared changes)."""
@@ -59,12 +62,12 @@ class Vimeo90KDataset(DatasetIndex):
         return self.neighbors
 
     def keys_for(self, index: int, rng: np.random.Generator) -> dict[str, tuple[str, ...]]:
-        key, s = self.sequences[index], self.suffix
+        key, s = self.seq_keys[index], self.suffix
         return {"gt": (f"{key}/im{GT_FRAME}{s}",), "lq": tuple(f"{key}/im{n}{s}" for n in self.order(rng))}
 
     def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
         """``key``: the sequence, ``clip/seq``, as BasicSR reports it."""
-        return {"key": [self.sequences[int(i)] for i in indices]}
+        return {"key": [self.seq_keys[int(i)] for i in indices]}
 
 
 def build_vimeo90k(cfg: DatasetConfig) -> tuple[Vimeo90KDataset, dict[str, Store]]:
