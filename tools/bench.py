@@ -339,6 +339,8 @@ def run_dalisr(args, mode: str) -> dict:
     runtime = {"png_window": not mode.startswith("dalisr-png-dali")}
     if args.num_threads:
         runtime["num_threads"] = args.num_threads
+    elif not runtime["png_window"]:  # DALI decodes here: give it the threads build.runtime_options gives DALI decoding
+        runtime["num_threads"] = max(1, min(4, os.cpu_count() or 2))
     if args.prefetch:
         runtime["prefetch_queue_depth"] = args.prefetch
     r = profile_loader(opt, iters=args.iters, warmup=args.warmup, device=device, runtime=runtime).to_dict()
