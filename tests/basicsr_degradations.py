@@ -4,7 +4,7 @@
 machine lacks. The file itself needs only numpy, scipy, cv2, torch (all real
 here) and ``torchvision.transforms.functional(_tensor).rgb_to_grayscale`` (used
 by its noise functions, not by the kernels). So the file is loaded with
-importlib from /work/ref/BasicSR (or from the installed basicsr package) after
+importlib from the installed basicsr package (the ``basicsr`` extra) after
 putting a stand-in for that ONE torchvision name into ``sys.modules`` for the
 duration of the import only; every kernel function run is BasicSR's real code.
 """
@@ -18,12 +18,8 @@ import types
 
 import pytest
 
-REF_FILE = "/work/ref/BasicSR/basicsr/data/degradations.py"
-
 
 def _source_file() -> str | None:
-    if os.path.exists(REF_FILE):
-        return REF_FILE
     spec = importlib.util.find_spec("basicsr")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -32,12 +28,12 @@ def _source_file() -> str | None:
 
 
 def load_degradations():
-    """BasicSR's degradations module, or skip the test when neither the reference tree nor basicsr is here."""
+    """BasicSR's degradations module, or skip the test where basicsr is not installed."""
     pytest.importorskip("scipy")
     pytest.importorskip("torch")
     path = _source_file()
     if path is None:
-        pytest.skip("BasicSR's degradations.py is not available (no /work/ref/BasicSR, no basicsr installed)")
+        pytest.skip("basicsr is not installed (pip install -e '.[basicsr]')")
 
     def rgb_to_grayscale(*args, **kwargs):  # pragma: no cover - noise functions are not run
         raise NotImplementedError("torchvision stand-in: only the kernel functions are used")

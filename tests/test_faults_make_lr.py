@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 
 from dalisr.prep.imresize import imresize_down
-
-BASICSR_FILE = "/work/ref/BasicSR/basicsr/utils/matlab_functions.py"
+from tests.degrade_reference import basicsr_module
 
 
 def basicsr_imresize():
-    """BasicSR's own ``imresize`` (installed basicsr, else its source file by path), or skip."""
-    try:
-        from basicsr.utils.matlab_functions import imresize
-        return imresize
-    except ImportError:
-        pass
-    if not os.path.isfile(BASICSR_FILE):
-        pytest.skip("BasicSR is neither installed nor at /work/ref")
-    spec = importlib.util.spec_from_file_location("basicsr_matlab_functions", BASICSR_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.imresize
+    """BasicSR's own ``imresize`` (the ``basicsr`` extra), or skip where basicsr is not installed."""
+    return basicsr_module("utils.matlab_functions").imresize
 
 
 @pytest.mark.parametrize("factor", [2, 3, 4])

@@ -12,7 +12,7 @@ batch 12 as Real-ESRGAN's files, scale 4) on the same GT images (the sample set'
   It is called on a stand-in ``self`` (device cpu, its DiffJPEG and USMSharp; the 180-pair pool is left
   out, as it allocates on CUDA and only copies tensors; ``filter2D`` gets contiguous input, see
   ``_feed_data``). Real-ESRGAN's ``realesrnet_model.py`` comes from the ``realesrgan`` package when
-  installed, else from $DALISR_REALESRGAN_SRC (default /work/ref/Real-ESRGAN); torchvision from
+  installed (tools/setup.sh installs it), else from a checkout named by $DALISR_REALESRGAN_SRC; torchvision from
   tests/stubs where the real one does not import (CPU torch).
 * ``python tools/bench_degrade.py strength [DATA]``: not a speed figure; both sides degrade the same GT
   squares (96 samples) and the distributions of PSNR(LQ, area-downscaled GT) are compared.
@@ -72,7 +72,7 @@ def _feed_data():
     try:
         from realesrgan.models import realesrnet_model as mod
     except ImportError:
-        src = os.environ.get("DALISR_REALESRGAN_SRC", "/work/ref/Real-ESRGAN")
+        src = os.environ.get("DALISR_REALESRGAN_SRC", "")
         path = os.path.join(src, "realesrgan", "models", "realesrnet_model.py")
         if not os.path.exists(path):
             raise SystemExit(f"degrade-basicsr needs Real-ESRGAN: pip install realesrgan, or set "

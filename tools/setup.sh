@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make .venv with everything dalisr and its tests need, on a fresh machine. Idempotent:
-# a second run only re-installs when pyproject.toml, setup.py or the C extension's sources changed
+# a second run only re-installs when pyproject.toml, setup.py, this script or the C extension's sources changed
 # (the editable install compiles dalisr/_ext/*.c in place: gcc and the Python headers are needed).
 #   DALISR_CUDA_TORCH=1  keep pip's default (CUDA) torch instead of the CPU build 2.13.0
 set -euo pipefail
@@ -11,7 +11,7 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/python -m pip install -q --upgrade pip
 fi
 stamp=.venv/.dalisr-installed
-want=$(cat pyproject.toml setup.py dalisr/_ext/*.c | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml setup.py tools/setup.sh dalisr/_ext/*.c | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   if [ "${DALISR_CUDA_TORCH:-0}" != 1 ] && ! .venv/bin/python -c 'import torch' 2>/dev/null; then
     # the CPU build; a bare `torch` requirement would pull a multi-GB CUDA build
@@ -23,6 +23,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # tests stand in for torchvision where no CPU build exists (tests/stubs/torchvision/README.md).
   .venv/bin/python -m pip install -q 'setuptools>=70.1' wheel  # basicsr is an sdist: built here, not isolated
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation 'basicsr==1.4.2'
+  # Real-ESRGAN's own models (its feed_data degradation) for tools/bench_degrade.py, the yardstick of the in-loader one
+  .venv/bin/python -m pip install -q --no-deps 'realesrgan==0.3.0'
   .venv/bin/python -m pip install -q addict future yapf requests scipy
   echo "$want" > "$stamp"
 fi
