@@ -68,6 +68,16 @@ class DaliLoader:
     def device(self) -> str:
         return self.spec.device
 
+    @property
+    def source(self) -> Any:
+        """The source the running pipeline reads through (None until the first batch starts it)."""
+        return getattr(self._pipe, "dalisr_source", None) if self._pipe is not None else None
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the running pipeline's DALI Python workers (empty until the first batch starts them)."""
+        dog = self._watchdog
+        return [p.pid for p in dog.processes] if dog is not None else []
+
     def set_epoch(self, epoch: int) -> None:
         """Start the next ``for`` at the beginning of ``epoch`` (the same order on every rank)."""
         if epoch < 0:

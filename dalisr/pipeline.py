@@ -69,7 +69,7 @@ def pipeline_source(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions) -
         source = patch_source(source, train=spec.train, crop=bool(spec.train and spec.gt_size),
                               png_window=png_window_pays(rt))
     if rt.stats_dir is not None:
-        from .profiling import SourceStats
+        from .source_stats import SourceStats
 
         source = copy.copy(source)
         source.stats = SourceStats(rt.stats_dir)

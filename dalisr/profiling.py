@@ -31,170 +31,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
+from .build import build_dataloader
+from .errors import DalisrError
+from .page_residency import loader_files, residency
+from .proc_monitor import ProcessMonitor
+from .source_stats import STAT_FIELDS, read_source_stats
 
-STAT_FIELDS = ("samples", "source_s", "read_s", "decode_s", "encoded_bytes", "decoded_bytes", "seek_windows",
-               "seek_mismatches")
-_INDEX = {name: i for i, name in enumerate(STAT_FIELDS)}
 _MB = 1e6
-
-
-class SourceStats:
-    """Per-process counters of a source, in a small memory-mapped file per process under ``directory``.
-
-    Picklable and fork-safe: each process (a DALI worker, forked or spawned)
-    opens its own ``<pid>.stats`` on first use, so counting costs a few
-    additions, no locks and no messages; :func:`read_source_stats` sums them.
-    """
-
-    def __init__(self, directory: str) -> None:
-        self.directory = directory
-        self._pid: int | None = None
-        self._counts: np.ndarray | None = None
-
-    def __getstate__(self) -> dict:
-        return {"directory": self.directory}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(state["directory"])
-
-    def add(self, **values: float) -> None:
-        if self._pid != os.getpid():
-            path = os.path.join(self.directory, f"{os.getpid()}.stats")
-            self._counts = np.memmap(path, dtype=np.float64, mode="w+", shape=(len(STAT_FIELDS),))
-            self._pid = os.getpid()
-        for name, value in values.items():
-            self._counts[_INDEX[name]] += value
-
-
-def read_source_stats(directory: str) -> dict[str, float]:
-    """The counters of every process under ``directory``, summed."""
-    total = np.zeros(len(STAT_FIELDS))
-    if os.path.isdir(directory):
-        for name in os.listdir(directory):
-            if name.endswith(".stats"):
-                data = np.fromfile(os.path.join(directory, name), dtype=np.float64)
-                if data.size == len(STAT_FIELDS):
-                    total += data
-    return dict(zip(STAT_FIELDS, total.tolist()))
-
-
-# -- /proc readings ---------------------------------------------------------------------------------------------------
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _stat_cpu(path: str) -> float:
-    """utime + stime in seconds from a /proc stat file (0 if it is gone)."""
-    try:
-        with open(path) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system, all threads) of a live process."""
-    return _stat_cpu(f"/proc/{pid}/stat")
-
-
-def thread_group(name: str, is_main: bool) -> str:
-    if is_main:
-        return "python main thread"
-    if name.startswith("[DALI][TP"):
-        return "DALI operator threads"
-    if name.startswith("[DALI]"):
-        return "DALI executor + input threads"
-    return "other threads"
-
-
-def thread_cpu(pid: int | None = None) -> dict[str, float]:
-    """CPU seconds of a process's threads, grouped by :func:`thread_group`."""
-    pid = os.getpid() if pid is None else pid
-    out: dict[str, float] = {}
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                name = f.read().strip()
-        except OSError:
-            continue
-        group = thread_group(name, tid == str(pid))
-        out[group] = out.get(group, 0.0) + _stat_cpu(f"/proc/{pid}/task/{tid}/stat")
-    return out
-
-
-def memory(pid: int) -> tuple[int, int]:
-    """(VmRSS, VmHWM) of a process in bytes (0, 0 if it is gone)."""
-    rss = hwm = 0
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1]) * 1024
-                elif line.startswith("VmHWM:"):
-                    hwm = int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return rss, hwm
-
-
-def children(pid: int | None = None) -> list[int]:
-    """Every live descendant of a process (DataLoader workers, DALI workers), from /proc."""
-    pid = os.getpid() if pid is None else pid
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            tids = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{p}/task/{tid}/children") as f:
-                    kids = [int(x) for x in f.read().split()]
-            except OSError:
-                continue
-            found.extend(kids)
-            todo.extend(kids)
-    return found
-
-
-class ProcessMonitor:
-    """CPU and memory of this process plus the worker processes a callable names, from /proc.
-
-    ``sample()`` (call it once per batch) tracks the peak of the summed RSS;
-    the summed high-water marks (VmHWM) are read at the end. RSS counts shared
-    pages (the LMDB page cache mapping, shared memory) once in every process
-    that touches them, so both figures are upper bounds.
-    """
-
-    def __init__(self, workers: Callable[[], Iterable[int]]) -> None:
-        self.workers = workers
-        self.peak_rss = 0
-        self.worker_pids: set[int] = set()
-
-    def _pids(self) -> list[int]:
-        pids = list(self.workers())
-        self.worker_pids.update(pids)
-        return [os.getpid(), *pids]
-
-    def cpu(self) -> dict[str, float]:
-        """CPU seconds now: ``main`` (this process) and ``workers`` (summed), ``threads`` by group."""
-        pids = self._pids()
-        return {"main": process_cpu(pids[0]), "workers": sum(process_cpu(p) for p in pids[1:]),
-                "threads": thread_cpu(pids[0])}
-
-    def sample(self) -> None:
-        self.peak_rss = max(self.peak_rss, sum(memory(p)[0] for p in self._pids()))
-
-    def hwm(self) -> tuple[int, int]:
-        """(main's VmHWM, the workers' VmHWM summed) in bytes."""
-        pids = self._pids()
-        return memory(pids[0])[1], sum(memory(p)[1] for p in pids[1:])
 
 
 @dataclass
@@ -308,10 +151,6 @@ def profile_loader(config, *, iters: int = 50, warmup: int = 5, device: str = "c
     ``py_num_workers``, ``prefetch_queue_depth``, ``png_window``...).
     ``progress(n)`` is called after each batch, warmup included.
     """
-    from .build import build_dataloader
-    from .errors import DalisrError
-    from .page_residency import loader_files, residency
-
     if iters < 1 or warmup < 0:
         raise DalisrError(f"--iters must be at least 1 and --warmup 0 or more, got {iters} and {warmup}")
     stats_dir = tempfile.mkdtemp(prefix="dalisr-profile-")
@@ -327,12 +166,7 @@ def profile_loader(config, *, iters: int = 50, warmup: int = 5, device: str = "c
             raise DalisrError(f"unknown runtime option(s) {', '.join(sorted(unknown))}")
         loader.runtime = dataclasses.replace(loader.runtime, stats_dir=stats_dir, **changes)
 
-        def worker_pids() -> list[int]:
-            pipe = loader._pipe
-            pool = getattr(pipe, "_py_pool", None) if pipe is not None else None
-            return list(pool.pids()) if pool is not None else []
-
-        monitor = ProcessMonitor(worker_pids)
+        monitor = ProcessMonitor(loader.worker_pids)
         it = _batches(loader)
         for _ in range(warmup):
             next(it)
@@ -354,7 +188,7 @@ def profile_loader(config, *, iters: int = 50, warmup: int = 5, device: str = "c
         after_cpu = monitor.cpu()
         after_src = read_source_stats(stats_dir)
         main_hwm, workers_hwm = monitor.hwm()
-        source = getattr(loader._pipe, "dalisr_source", None)
+        source = loader.source
         gpu_memory = gpu.report()
         rt = dataclasses.asdict(loader.runtime)
         rt.pop("stats_dir", None)

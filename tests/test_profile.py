@@ -12,7 +12,8 @@ import yaml
 from click.testing import CliRunner
 
 from dalisr.cli import main
-from dalisr.profiling import SourceStats, profile_loader, read_source_stats
+from dalisr.profiling import profile_loader
+from dalisr.source_stats import SourceStats, read_source_stats
 
 
 def _config(sample_set, tmp_path, **extra):

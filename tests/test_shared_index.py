@@ -132,7 +132,7 @@ def test_fork_spawn_and_rebuild_give_the_same_batches(sample_set):
             batches[start] = _epoch(loader)
             if start == "spawn":  # a mid-epoch resume rebuilds the pipeline on the same shared index
                 path = loader.dataset.gt_keys.arrays.path
-                for pid in loader._pipe._py_pool.pids():  # the workers map the one shared file
+                for pid in loader.worker_pids():  # the workers map the one shared file
                     with open(f"/proc/{pid}/maps") as f:
                         assert path in f.read()
                 state = loader.state_dict()

@@ -271,7 +271,7 @@ def run_baseline(args) -> dict:
     import torch
     from torch.utils.data import DataLoader
 
-    from dalisr.profiling import ProcessMonitor, children
+    from dalisr.proc_monitor import ProcessMonitor, children
 
     gt_path, lq_path = lmdb_paths(args.data, args.scale)
     dataset = PairedLmdbDataset(gt_path, lq_path, args.scale, args.gt_size)
