@@ -70,19 +70,24 @@ class Vimeo90KDataset(DatasetIndex):
         return {"key": [self.seq_keys[int(i)] for i in indices]}
 
 
+def open_septuplets(cfg: DatasetConfig) -> tuple[str, list[str], dict[str, Store]]:
+    """What both Vimeo90K kinds read first: the meta info file, its ``clip/seq`` keys and the GT / LQ stores."""
+    if cfg.get("dataroot_flow") is not None:
+        raise DalisrError(f"{cfg.where('dataroot_flow')} is set: optical flow is not supported by dalisr. "
+                          "Fix: set dataroot_flow: ~")
+    meta = cfg["meta_info_file"]
+    backend = cfg.io_backend
+    stores = {"gt": open_store(backend, cfg["dataroot_gt"], "dataroot_gt"),
+              "lq": open_store(backend, cfg["dataroot_lq"], "dataroot_lq")}
+    return meta, read_sequence_list(meta), stores
+
+
 def build_vimeo90k(cfg: DatasetConfig) -> tuple[Vimeo90KDataset, dict[str, Store]]:
     num_frame = cfg["num_frame"]
     if num_frame > SEPTUPLET:
         raise DalisrError(f"{cfg.where('num_frame')} is {num_frame}, but a Vimeo90K septuplet has "
                           f"{SEPTUPLET} frames. Fix: use 7 or fewer")
-    if cfg.get("dataroot_flow") is not None:
-        raise DalisrError(f"{cfg.where('dataroot_flow')} is set: optical flow is not supported by dalisr. "
-                          "Fix: set dataroot_flow: ~")
-    meta = cfg["meta_info_file"]
-    keys = read_sequence_list(meta)
-    backend = cfg.io_backend
-    stores = {"gt": open_store(backend, cfg["dataroot_gt"], "dataroot_gt"),
-              "lq": open_store(backend, cfg["dataroot_lq"], "dataroot_lq")}
+    meta, keys, stores = open_septuplets(cfg)
     dataset = Vimeo90KDataset(keys, num_frame, bool(cfg.get("random_reverse", False)), key_suffix(stores["gt"]))
     require_samples(dataset, meta)
     require_lmdb_keys(stores["gt"], (f"{k}/im{GT_FRAME}" for k in keys), meta)

@@ -16,12 +16,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..config import DatasetConfig
-from ..errors import DalisrError
-from ..formats.meta_info import read_sequence_list
-from ..storage import Store, open_store
+from ..storage import Store
 from .base import DatasetIndex, require_samples
 from .reds import key_suffix, require_lmdb_keys
-from .vimeo90k import SEPTUPLET
+from .vimeo90k import SEPTUPLET, open_septuplets
 
 FRAMES = tuple(range(1, SEPTUPLET + 1))
 
@@ -59,14 +57,7 @@ class Vimeo90KRecurrentDataset(DatasetIndex):
 
 
 def build_vimeo90k_recurrent(cfg: DatasetConfig) -> tuple[Vimeo90KRecurrentDataset, dict[str, Store]]:
-    if cfg.get("dataroot_flow") is not None:
-        raise DalisrError(f"{cfg.where('dataroot_flow')} is set: optical flow is not supported by dalisr. "
-                          "Fix: set dataroot_flow: ~")
-    meta = cfg["meta_info_file"]
-    keys = read_sequence_list(meta)
-    backend = cfg.io_backend
-    stores = {"gt": open_store(backend, cfg["dataroot_gt"], "dataroot_gt"),
-              "lq": open_store(backend, cfg["dataroot_lq"], "dataroot_lq")}
+    meta, keys, stores = open_septuplets(cfg)
     dataset = Vimeo90KRecurrentDataset(keys, bool(cfg.get("random_reverse", False)), key_suffix(stores["gt"]))
     require_samples(keys, meta)
     for role in ("gt", "lq"):  # unlike Vimeo90KDataset's GT LMDB (im4 only), GT needs all 7 frames here
