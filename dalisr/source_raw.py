@@ -294,7 +294,7 @@ def _first_value_is_png(source: SampleSource) -> bool:
     try:
         keys = source.dataset.keys_for(0, key_rng(source.plan.seed, 0, 0))
         role = next(iter(source.dataset.roles))
-        data = source.stores[role].get(keys[role][0])
+        data = source.stores[role].peek(keys[role][0])
     except Exception:  # a broken first sample fails later, where it is read, with its own message
         return False
     return read_png_header(data) is not None

@@ -18,6 +18,16 @@ from tests.test_single_and_realesrgan_paired import renamed  # noqa: F401 - fixt
 from tests.test_video_val import clips  # noqa: F401 - fixture
 
 
+def own_copy(path: str, tmp_path) -> str:
+    """A copy of an LMDB for BasicSR to open: py-lmdb allows one handle per LMDB and process, and other tests
+    in this process may still hold one on the shared sample set's."""
+    import shutil
+
+    copy = tmp_path / os.path.basename(path)
+    shutil.copytree(path, copy)
+    return str(copy)
+
+
 def ours(o) -> list[dict]:
     loader = build_dataloader(o, device="cpu", seed=0)
     out = list(loader)
@@ -30,9 +40,9 @@ def close(a, b) -> None:
 
 
 @pytest.mark.parametrize("backend", ["disk", "lmdb"])
-def test_single_image_dataset(sample_set, backend):
+def test_single_image_dataset(sample_set, backend, tmp_path):
     module = pytest.importorskip("basicsr.data.single_image_dataset")
-    root = sample_set.lq_folder(4) if backend == "disk" else sample_set.lq_lmdb(4)
+    root = sample_set.lq_folder(4) if backend == "disk" else own_copy(sample_set.lq_lmdb(4), tmp_path)
     opt = {"name": "t", "type": "SingleImageDataset", "dataroot_lq": root, "io_backend": {"type": backend},
            "phase": "val", "mean": [0.5, 0.4, 0.3], "std": [0.2, 0.3, 0.4]}
     theirs = module.SingleImageDataset({**opt, "io_backend": dict(opt["io_backend"])})
@@ -45,13 +55,14 @@ def test_single_image_dataset(sample_set, backend):
 
 
 @pytest.mark.parametrize("backend", ["disk", "lmdb"])
-def test_realesrgan_paired_dataset_val(sample_set, renamed, backend):  # noqa: F811
+def test_realesrgan_paired_dataset_val(sample_set, renamed, backend, tmp_path):  # noqa: F811
     module = pytest.importorskip("basicsr.data.realesrgan_paired_dataset")
     if backend == "disk":
         roots = {"dataroot_gt": sample_set.gt_folder, "dataroot_lq": str(renamed / "lq"),
                  "meta_info": str(renamed / "meta_info.txt")}
     else:
-        roots = {"dataroot_gt": sample_set.gt_lmdb, "dataroot_lq": sample_set.lq_lmdb(4)}
+        roots = {"dataroot_gt": own_copy(sample_set.gt_lmdb, tmp_path),
+                 "dataroot_lq": own_copy(sample_set.lq_lmdb(4), tmp_path)}
     opt = {"name": "t", "type": "RealESRGANPairedDataset", **roots, "io_backend": {"type": backend}, "scale": 4,
            "phase": "val"}
     theirs = module.RealESRGANPairedDataset({**opt, "io_backend": dict(opt["io_backend"])})

@@ -140,3 +140,43 @@ def test_writer_grows_the_map_instead_of_guessing(tmp_path):
     assert w.map_size > 1 << 20
     assert read_meta_info(out / "meta_info.txt")[9].name == "k9"
     assert LmdbStore(out).get("k7") == blob
+
+
+def _lmdb_pair(sample_set, tmp_path) -> dict:
+    """A paired LMDB section on copies of the sample LMDBs (no other test in this process has opened them)."""
+    import shutil
+
+    gt, lq = tmp_path / "gt.lmdb", tmp_path / "lq.lmdb"
+    shutil.copytree(sample_set.gt_lmdb, gt)
+    shutil.copytree(sample_set.lq_lmdb(4), lq)
+    return {"type": "PairedImageDataset", "dataroot_gt": str(gt), "dataroot_lq": str(lq),
+            "io_backend": {"type": "lmdb"}, "gt_size": 64, "scale": 4, "batch_size_per_gpu": 2,
+            "num_worker_per_gpu": 2, "dataset_enlarge_ratio": 4}
+
+
+def test_a_running_loader_leaves_its_lmdbs_free_in_the_main_process(sample_set, tmp_path):
+    """The main process only peeks at the first value (its format); it keeps no handle, so other code in it
+    (BasicSR's own loader for a `dalisr: false` section, as `dalisr train` runs them) can open the LMDB."""
+    from dalisr import build_dataloader
+
+    opt = _lmdb_pair(sample_set, tmp_path)
+    with build_dataloader(opt, device="cpu", seed=0, shard_id=0, num_shards=1) as loader:
+        next(iter(loader))
+        env = lmdb.open(opt["dataroot_gt"], readonly=True, lock=False)  # raises if a handle were held here
+        with env.begin() as txn:
+            assert txn.get(b"0001_s001") == LmdbStore(sample_set.gt_lmdb).get("0001_s001")
+        env.close()
+
+
+def test_an_lmdb_held_open_by_other_code_is_named(sample_set, tmp_path):
+    from dalisr import build_dataloader
+
+    opt = {**_lmdb_pair(sample_set, tmp_path), "num_worker_per_gpu": 0}  # read in this process
+    env = lmdb.open(opt["dataroot_gt"], readonly=True, lock=False)
+    try:
+        with pytest.raises(DalisrError, match="other code in this process holds it open") as err:
+            with build_dataloader(opt, device="cpu", seed=0, shard_id=0, num_shards=1) as loader:
+                next(iter(loader))
+        assert opt["dataroot_gt"] in str(err.value) and "dalisr: false" in str(err.value)
+    finally:
+        env.close()

@@ -20,6 +20,11 @@ class Store(ABC):
     def get(self, key: str) -> bytes:
         """The bytes stored under ``key``; DalisrError naming key and store if absent."""
 
+    def peek(self, key: str) -> bytes:
+        """``get`` for a one-off look from the main process (e.g. the format of the first value): leaves no
+        handle open that the workers do not need. Most stores hold nothing, so it is ``get``."""
+        return self.get(key)
+
     def keys(self) -> list[str] | None:
         """Every key the store holds, sorted, or None where it cannot list them."""
         return None

@@ -41,6 +41,12 @@ def _open_env(path: str):
         try:
             env = lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False, max_readers=2048)
         except lmdb.Error as exc:
+            if "already open" in str(exc):
+                raise DalisrError(
+                    f"cannot open LMDB {path}: other code in this process holds it open (py-lmdb allows one "
+                    "handle per LMDB and process; e.g. BasicSR's own loader for a `dalisr: false` section). "
+                    "Fix: let dalisr serve every section that reads this LMDB, or give that section a copy"
+                ) from None
             raise DalisrError(
                 f"cannot open LMDB {path}: {exc}. Fix: check the path is a folder holding data.mdb "
                 "made by `dalisr create-lmdb` (or BasicSR's create_lmdb)."
@@ -126,6 +132,19 @@ class LmdbStore(Store):
                 "Fix: check that meta_info.txt matches the data (re-create the LMDB) or the key spelling."
             )
         return value
+
+    def peek(self, key: str) -> bytes:
+        """One value, closing the environment again if this call opened it: py-lmdb allows one handle per
+        path and process, and the main process keeping one would stop other code in it (BasicSR's own
+        loader for a ``dalisr: false`` section on the same LMDB) from opening that LMDB."""
+        with _ENVS_LOCK:
+            held = _ENVS.get(os.path.realpath(self.path))
+        if held is not None and held[0] == os.getpid():
+            return self.get(key)
+        try:
+            return self.get(key)
+        finally:
+            _close_env(self.path)
 
     def get_view(self, txn, key: str) -> memoryview | None:
         """Zero-copy access inside an open read transaction (``env().begin(buffers=True)``)."""
