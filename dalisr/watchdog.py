@@ -17,6 +17,7 @@ import multiprocessing
 import multiprocessing.connection as mpc
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -45,6 +46,19 @@ def started_processes(start: Callable[[], T]) -> tuple[T, list[multiprocessing.P
 
 
 
+
+
+def _await_exit_codes(dead: list[multiprocessing.Process], timeout: float = 2.0) -> None:
+    """Wait until the kernel reports how each process ended.
+
+    A sentinel is ready when the process closes its files, a moment before it
+    becomes a zombie that ``waitpid`` can reap; ``join`` returns at once then,
+    with no exit code yet. So poll the exit code for a little while.
+    """
+    deadline = time.monotonic() + timeout
+    for proc in dead:
+        while proc.exitcode is None and time.monotonic() < deadline:
+            time.sleep(0.005)
 
 
 def _likely_cause(exitcode: int | None) -> str:
@@ -85,8 +99,7 @@ class WorkerWatchdog:
         if self._stop_r in ready:
             return
         dead = [sentinels[s] for s in ready if s in sentinels]
-        for proc in dead:
-            proc.join(1)
+        _await_exit_codes(dead)
         # DALI's own observer SIGTERMs the others once one dies: name the one that died first
         proc = next((p for p in dead if p.exitcode not in (None, 0, -signal.SIGTERM)), dead[0])
         self.failure = DalisrError(f"a DALI worker process (pid {proc.pid}) of {self.what} died "

@@ -120,3 +120,37 @@ def test_the_watchdog_wakes_a_main_thread_waiting_for_a_dead_workers_lock(tmp_pa
         pytest.fail("the main thread stayed blocked on the dead worker's lock")
     assert proc.returncode == 0, err
     assert "RAISED" in out and "killed by SIGKILL" in out and "num_worker_per_gpu" in out
+
+
+def _sleep_long() -> None:
+    import time
+
+    time.sleep(60)
+
+
+def test_the_exit_code_is_awaited_while_another_thread_reaps_the_worker():
+    """DALI's observer thread polls the same Process: when its waitpid reaps the worker first, ours fails with
+    ECHILD and the exit code appears only once the observer has stored it. The watchdog waits for it (before,
+    a clean-clone CI run once reported a SIGKILLed worker with 'its exit status is unknown')."""
+    import multiprocessing
+    import threading
+    import time
+
+    from dalisr.watchdog import _await_exit_codes
+
+    proc = multiprocessing.get_context("fork").Process(target=_sleep_long)
+    proc.start()
+    os.kill(proc.pid, signal.SIGKILL)
+
+    def observer() -> None:  # what DALI's observer does, with the window between reaping and storing widened
+        _, status = os.waitpid(proc.pid, 0)
+        time.sleep(0.3)
+        proc._popen.returncode = os.waitstatus_to_exitcode(status)
+
+    thread = threading.Thread(target=observer)
+    thread.start()
+    time.sleep(0.1)  # the observer has reaped it: proc.exitcode is None for now
+    assert proc.exitcode is None
+    _await_exit_codes([proc])
+    assert proc.exitcode == -signal.SIGKILL
+    thread.join()
