@@ -1,7 +1,7 @@
 """Real-ESRGAN kernels: exact shapes against BasicSR's functions, and draws distributed as BasicSR draws them.
 
-The reference is BasicSR's real ``degradations.py`` (see tests/basicsr_degradations.py
-for how it is loaded without torchvision). The property tests need no BasicSR.
+The reference is BasicSR's real ``basicsr.data.degradations`` (the ``basicsr`` extra, imported as
+tests/degrade_reference.py imports BasicSR). The property tests need no BasicSR.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dalisr.degrade.kernels import (
 )
 from dalisr.errors import DalisrError
 
-from .basicsr_degradations import load_degradations
+from .degrade_reference import basicsr_module
 
 # Real-ESRGAN's options/train_realesrnet_x4plus.yml
 OPTIONS = {
@@ -130,7 +130,7 @@ def test_options_errors_name_the_key():
 # -- against BasicSR's own functions ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def ref():
-    return load_degradations()
+    return basicsr_module("data.degradations")
 
 
 @pytest.mark.parametrize("kind", KERNEL_TYPES)

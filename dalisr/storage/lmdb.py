@@ -139,12 +139,12 @@ class LmdbStore(Store):
         loader for a ``dalisr: false`` section on the same LMDB) from opening that LMDB."""
         with _ENVS_LOCK:
             held = _ENVS.get(os.path.realpath(self.path))
-        if held is not None and held[0] == os.getpid():
-            return self.get(key)
+        opened_here = held is None or held[0] != os.getpid()
         try:
             return self.get(key)
         finally:
-            _close_env(self.path)
+            if opened_here:
+                _close_env(self.path)
 
     def get_view(self, txn, key: str) -> memoryview | None:
         """Zero-copy access inside an open read transaction (``env().begin(buffers=True)``)."""
