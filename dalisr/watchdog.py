@@ -45,15 +45,12 @@ def started_processes(start: Callable[[], T]) -> tuple[T, list[multiprocessing.P
     return result, [p for p in multiprocessing.active_children() if p.pid not in before]
 
 
-
-
-
 def _await_exit_codes(dead: list[multiprocessing.Process], timeout: float = 2.0) -> None:
-    """Wait until the kernel reports how each process ended.
+    """Wait until each dead process's exit code is known.
 
-    A sentinel is ready when the process closes its files, a moment before it
-    becomes a zombie that ``waitpid`` can reap; ``join`` returns at once then,
-    with no exit code yet. So poll the exit code for a little while.
+    DALI's observer thread polls the same Process objects: when its
+    ``waitpid`` reaps a worker first, ours fails (ECHILD) and ``exitcode``
+    stays None until the observer has stored the code. So poll it a little while.
     """
     deadline = time.monotonic() + timeout
     for proc in dead:
@@ -105,8 +102,13 @@ class WorkerWatchdog:
         self.failure = DalisrError(f"a DALI worker process (pid {proc.pid}) of {self.what} died "
                                    f"({describe_exit(proc.exitcode)}); {_likely_cause(proc.exitcode)}")
         log.error("%s", self.failure)
-        if self._main is not None and self in _ARMED:
+        # One wake is not always enough: the error raised in a Condition.wait can block again in its finally,
+        # re-taking the queue lock the dead worker held. Each wake raises it anew at the blocking call, so
+        # wake the main thread until it has left the loader (or the loader is closed).
+        while self._main is not None and self in _ARMED:
             signal.pthread_kill(self._main, WAKE_SIGNAL)
+            if self._stop_r.poll(0.25):
+                return
 
     def check(self, timeout: float = 0.1) -> DalisrError | None:
         """The failure, if a worker is dead (DALI may raise before the watchdog has said why)."""

@@ -122,6 +122,57 @@ def test_the_watchdog_wakes_a_main_thread_waiting_for_a_dead_workers_lock(tmp_pa
     assert "RAISED" in out and "killed by SIGKILL" in out and "num_worker_per_gpu" in out
 
 
+CONDITION_SCRIPT = textwrap.dedent("""
+    import multiprocessing as mp, os, signal, threading, time
+    from dalisr.errors import DalisrError
+    from dalisr.watchdog import WorkerWatchdog
+
+    def take(cond, ready):
+        cond.acquire()  # the lock the main thread's wait() released: it must re-take it to return
+        ready.set()
+        time.sleep(600)
+
+    if __name__ == "__main__":
+        ctx = mp.get_context("fork")
+        cond, ready = ctx.Condition(ctx.Lock()), ctx.Event()  # as DALI's shared queue's cv_not_empty
+        worker = ctx.Process(target=take, args=(cond, ready))
+        dog = None
+
+        def kill_when_held():
+            ready.wait()
+            os.kill(worker.pid, signal.SIGKILL)  # it dies holding the condition's lock
+
+        try:
+            with cond:
+                worker.start()
+                dog = WorkerWatchdog([worker], "a test")
+                threading.Thread(target=kill_when_held, daemon=True).start()
+                with dog.armed():
+                    cond.wait()  # woken by the first signal, then blocks re-taking the lock in wait's finally
+        except DalisrError as exc:
+            print("RAISED", exc, flush=True)
+        dog.stop()
+""")
+
+
+def test_the_watchdog_wakes_the_main_thread_again_when_it_blocks_re_taking_the_lock(tmp_path):
+    """Seen in 1 of 20-30 runs of the killed-worker test: the error raised by the first wake in
+    ``Condition.wait`` blocked in its ``finally`` on the lock the dead worker held. The watchdog wakes again."""
+    script = tmp_path / "condition.py"
+    script.write_text(CONDITION_SCRIPT)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__))),
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        pytest.fail("the main thread stayed blocked re-taking the dead worker's lock after the first wake")
+    assert proc.returncode == 0, err
+    assert "RAISED" in out and "killed by SIGKILL" in out, out + err
+
+
 def _sleep_long() -> None:
     import time
 
