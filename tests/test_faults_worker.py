@@ -106,10 +106,10 @@ LOCK_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_the_watchdog_wakes_a_main_thread_waiting_for_a_dead_workers_lock(tmp_path):
-    script = tmp_path / "lock.py"
-    script.write_text(LOCK_SCRIPT)
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+def run_script(path, text: str, hang: str) -> tuple[str, str]:
+    """Run ``text`` as a script in its own session; fail with ``hang`` (and kill it) if it runs past 30 s."""
+    path.write_text(text)
+    proc = subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__))),
                             start_new_session=True)
     try:
@@ -117,8 +117,13 @@ def test_the_watchdog_wakes_a_main_thread_waiting_for_a_dead_workers_lock(tmp_pa
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        pytest.fail("the main thread stayed blocked on the dead worker's lock")
+        pytest.fail(hang)
     assert proc.returncode == 0, err
+    return out, err
+
+
+def test_the_watchdog_wakes_a_main_thread_waiting_for_a_dead_workers_lock(tmp_path):
+    out, _ = run_script(tmp_path / "lock.py", LOCK_SCRIPT, "the main thread stayed blocked on the dead worker's lock")
     assert "RAISED" in out and "killed by SIGKILL" in out and "num_worker_per_gpu" in out
 
 
@@ -158,18 +163,8 @@ CONDITION_SCRIPT = textwrap.dedent("""
 def test_the_watchdog_wakes_the_main_thread_again_when_it_blocks_re_taking_the_lock(tmp_path):
     """Seen in 1 of 20-30 runs of the killed-worker test: the error raised by the first wake in
     ``Condition.wait`` blocked in its ``finally`` on the lock the dead worker held. The watchdog wakes again."""
-    script = tmp_path / "condition.py"
-    script.write_text(CONDITION_SCRIPT)
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__))),
-                            start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        pytest.fail("the main thread stayed blocked re-taking the dead worker's lock after the first wake")
-    assert proc.returncode == 0, err
+    out, err = run_script(tmp_path / "condition.py", CONDITION_SCRIPT,
+                          "the main thread stayed blocked re-taking the dead worker's lock after the first wake")
     assert "RAISED" in out and "killed by SIGKILL" in out, out + err
 
 
