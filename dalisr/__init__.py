@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .errors import DalisrError
 
 if TYPE_CHECKING:
-    from .loader import DaliLoader
+    from .loader.dali_loader import DaliLoader
 
 __version__ = "0.1.0"
 
@@ -19,9 +19,9 @@ def build_dataloader(opt: Mapping | str | os.PathLike, device: str = "auto", sha
                      section: str | None = None) -> DaliLoader:
     """A DALI loader for BasicSR dataset options (a dict, a dataset YAML, or a whole options file).
 
-    See :func:`dalisr.build.build_dataloader`; DALI and torch are imported on first use.
+    See :func:`dalisr.loader.build.build_dataloader`; DALI and torch are imported on first use.
     """
-    from .build import build_dataloader as build
+    from .loader.build import build_dataloader as build
 
     return build(opt, device=device, shard_id=shard_id, num_shards=num_shards, seed=seed, section=section)
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from dalisr.sample_data import SampleSet, make_sample_set
+from dalisr.prep.sample_images import SampleSet, make_sample_set
 
 
 def _torchvision_stand_in() -> str | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dalisr import DalisrError
-from dalisr.build import resolve_device, resolve_shard, runtime_options
 from dalisr.config import load_dataset_options
+from dalisr.loader.build import resolve_device, resolve_shard, runtime_options
 
 
 def _cfg(**extra):
@@ -46,8 +46,8 @@ def test_device_choice():
 
 
 def test_thread_defaults_follow_who_decodes(sample_set, monkeypatch):
-    from dalisr.build import workers_decode
     from dalisr.datasets import build_dataset
+    from dalisr.loader.build import workers_decode
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     # measured on 2 cores: one worker per core, one DALI thread where the workers decode (BENCHMARKS.md)

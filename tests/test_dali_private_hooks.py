@@ -1,7 +1,7 @@
 """The DALI internals dalisr depends on, in one place: this fails the day a DALI release moves them.
 
 DALI 2.4 has no public way to stop a pipeline's Python workers now, so
-``dalisr.lifecycle.shutdown_pipeline`` is the one function that uses
+``dalisr.loader.lifecycle.shutdown_pipeline`` is the one function that uses
 ``Pipeline._py_pool`` and ``Pipeline._shutdown``. Everything else (worker pids,
 the running source) goes through the loader's own API.
 """

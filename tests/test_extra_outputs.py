@@ -6,11 +6,11 @@ import numpy as np
 
 from dalisr.config import load_dataset_options
 from dalisr.datasets.paired import PairedDataset, build_paired
-from dalisr.graph import GraphSpec
-from dalisr.loader import DaliLoader
-from dalisr.pipeline import RuntimeOptions
+from dalisr.graph.ops import GraphSpec
+from dalisr.graph.pipeline import RuntimeOptions
+from dalisr.loader.dali_loader import DaliLoader
 from dalisr.sampling import EpochPlan
-from dalisr.source import extra_rng
+from dalisr.sources.base import extra_rng
 
 
 class TaggedPairs(PairedDataset):

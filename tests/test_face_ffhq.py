@@ -12,7 +12,7 @@ import torch
 from dalisr import DalisrError, build_dataloader
 from dalisr.config import load_dataset_options
 from dalisr.datasets import build_dataset
-from dalisr.formats.lmdb_writer import LmdbWriter
+from dalisr.prep.lmdb_writer import LmdbWriter
 from dalisr.sampling import sample_draws
 from tests import reference as ref
 

@@ -16,7 +16,7 @@ import pytest
 
 from dalisr import build_dataloader
 from dalisr.errors import DalisrError
-from dalisr.formats.lmdb_writer import LmdbWriter
+from dalisr.prep.lmdb_writer import LmdbWriter
 from dalisr.storage import LmdbStore
 from tests.conftest import default_sigint
 

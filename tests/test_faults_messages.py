@@ -62,7 +62,7 @@ def test_skip_warning_for_a_corrupt_value_says_how_to_fix_it(sample_set, tmp_pat
     from dalisr.config import load_dataset_options
     from dalisr.datasets import build_dataset
     from dalisr.sampling import EpochPlan
-    from dalisr.source import SampleSource
+    from dalisr.sources.base import SampleSource
 
     gt = tmp_path / "gt"
     gt.mkdir()

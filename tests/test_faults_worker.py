@@ -65,7 +65,7 @@ def test_a_killed_worker_stops_the_trainer_with_the_reason(sample_set, tmp_path,
 def test_the_watchdog_finds_dalis_workers(sample_set):
     # DALI's list of its workers is private: they are found as new multiprocessing children.
     # This fails the day DALI starts them some other way.
-    from dalisr.watchdog import started_processes
+    from dalisr.loader.watchdog import started_processes
 
     opt = {"type": "PairedImageDataset", "dataroot_gt": sample_set.gt_lmdb, "dataroot_lq": sample_set.lq_lmdb(4),
            "io_backend": {"type": "lmdb"}, "gt_size": 64, "scale": 4, "batch_size_per_gpu": 2,
@@ -82,7 +82,7 @@ def test_the_watchdog_finds_dalis_workers(sample_set):
 LOCK_SCRIPT = textwrap.dedent("""
     import multiprocessing as mp, os, signal, time
     from dalisr.errors import DalisrError
-    from dalisr.watchdog import WorkerWatchdog
+    from dalisr.loader.watchdog import WorkerWatchdog
 
     def hold(lock, ready):
         lock.acquire()
@@ -130,7 +130,7 @@ def test_the_watchdog_wakes_a_main_thread_waiting_for_a_dead_workers_lock(tmp_pa
 CONDITION_SCRIPT = textwrap.dedent("""
     import multiprocessing as mp, os, signal, threading, time
     from dalisr.errors import DalisrError
-    from dalisr.watchdog import WorkerWatchdog
+    from dalisr.loader.watchdog import WorkerWatchdog
 
     def take(cond, ready):
         cond.acquire()  # the lock the main thread's wait() released: it must re-take it to return
@@ -182,7 +182,7 @@ def test_the_exit_code_is_awaited_while_another_thread_reaps_the_worker():
     import threading
     import time
 
-    from dalisr.watchdog import _await_exit_codes
+    from dalisr.loader.watchdog import _await_exit_codes
 
     proc = multiprocessing.get_context("fork").Process(target=_sleep_long)
     proc.start()

@@ -14,8 +14,8 @@ from dalisr.formats.codec import header_shape
 from dalisr.formats.jp2 import encode_jp2, is_jp2, read_jp2_shape
 from dalisr.formats.meta_info import MetaEntry, entries_codec, parse_line, read_meta_info
 from dalisr.prep.convert import convert_lmdb
-from dalisr.source import check_sizes
-from dalisr.source_raw import PatchSource
+from dalisr.sources.base import check_sizes
+from dalisr.sources.windows import PatchSource
 from dalisr.storage import LmdbStore
 
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from dalisr import DalisrError
 from dalisr.cli import main
-from dalisr.page_cache import check_fits, data_files, warm
+from dalisr.storage.page_cache import check_fits, data_files, warm
 
 
 def test_data_files_of_lmdb_folder_and_file(sample_set, tmp_path):
@@ -76,7 +76,7 @@ def _evicted_file(tmp_path, size=8 << 20) -> str:
 
 
 def test_residency_warns_when_the_data_is_not_cached_and_names_the_fix(tmp_path, caplog):
-    from dalisr.page_residency import check_resident, file_residency, residency
+    from dalisr.storage.residency import check_resident, file_residency, residency
 
     path = _evicted_file(tmp_path)
     found = residency([path])
@@ -84,7 +84,7 @@ def test_residency_warns_when_the_data_is_not_cached_and_names_the_fix(tmp_path,
         pytest.skip("this filesystem keeps the file cached after POSIX_FADV_DONTNEED")
     resident, probed = file_residency(path)
     assert probed == 256 and resident <= probed  # a bounded sample: 256 of the file's 2048 pages
-    with caplog.at_level("WARNING", logger="dalisr.page_residency"):
+    with caplog.at_level("WARNING", logger="dalisr.storage.residency"):
         message = check_resident([path], min_bytes=0)
     assert message is not None and "dalisr warm-cache" in message and "--codec raw" in message
     assert "dalisr warm-cache" in caplog.text
@@ -98,7 +98,7 @@ def test_residency_warns_when_the_data_is_not_cached_and_names_the_fix(tmp_path,
 def test_loader_files_are_the_lmdbs_or_a_sample_of_the_folder(sample_set):
     from dalisr.config import load_dataset_options
     from dalisr.datasets import build_dataset
-    from dalisr.page_residency import loader_files
+    from dalisr.storage.residency import loader_files
 
     base = {"name": "t", "type": "PairedImageDataset", "phase": "train", "gt_size": 64, "scale": 4}
     ds, stores = build_dataset(load_dataset_options({**base, "dataroot_gt": sample_set.gt_lmdb,

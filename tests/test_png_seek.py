@@ -22,8 +22,8 @@ from dalisr.formats.png import png_intact
 from dalisr.formats.png_rows import read_parts, row_decoder_built
 from dalisr.formats.png_seek import CHUNK, ROWS_PER_SEGMENT, encode_png_seek, is_png_seek, parse_index
 from dalisr.prep.convert import convert_lmdb
-from dalisr.sample_data import load_photo
-from dalisr.source_raw import decode_png_window
+from dalisr.prep.sample_images import load_photo
+from dalisr.sources.windows import decode_png_window
 from dalisr.storage import LmdbStore
 
 RNG = np.random.default_rng(15)
@@ -330,7 +330,7 @@ def test_create_lmdb_convert_meta_info_and_verify_commands(sample_set, tmp_path)
 
 
 def test_profile_names_the_seek_path(seek_set):
-    from dalisr.profiling import profile_loader
+    from dalisr.diagnose.profile import profile_loader
 
     report = profile_loader(_opt(*seek_set), iters=2, warmup=1, device="cpu", runtime={"png_window": True}).to_dict()
     assert report["source"].startswith("png-seek window: rows from the restart point above the crop")

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from dalisr import DalisrError
-from dalisr.source_raw import png_window
+from dalisr.sources.windows import png_window
 
 RNG = np.random.default_rng(7)
 
@@ -79,7 +79,7 @@ def test_truncated_png_fails_even_when_the_window_is_intact():
 def test_png_windows_are_chosen_only_where_the_workers_can_carry_the_decoding():
     import os
 
-    from dalisr.pipeline import RuntimeOptions, png_window_pays
+    from dalisr.graph.pipeline import RuntimeOptions, png_window_pays
 
     def pays(workers, threads=2, on=True):
         return png_window_pays(RuntimeOptions(batch_size=4, num_threads=threads, py_num_workers=workers, png_window=on))

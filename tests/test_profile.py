@@ -12,8 +12,8 @@ import yaml
 from click.testing import CliRunner
 
 from dalisr.cli import main
-from dalisr.profiling import profile_loader
-from dalisr.source_stats import SourceStats, read_source_stats
+from dalisr.diagnose.profile import profile_loader
+from dalisr.sources.stats import SourceStats, read_source_stats
 
 
 def _config(sample_set, tmp_path, **extra):

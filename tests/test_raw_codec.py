@@ -16,7 +16,7 @@ from dalisr.cli import main
 from dalisr.formats.meta_info import MetaEntry, entries_codec, parse_line, read_meta_info
 from dalisr.formats.raw import HEADER_SIZE, decode_raw, encode_raw, raw_pixels, read_raw_header
 from dalisr.prep.convert import convert_lmdb
-from dalisr.source_raw import window_anchor
+from dalisr.sources.windows import window_anchor
 from dalisr.storage import LmdbStore
 
 
@@ -158,7 +158,7 @@ def test_window_anchor_matches_the_graph_at_the_edges():
     """The source's float32 anchor equals DALI's crop_anchor, for fractions that round at integer edges."""
     from nvidia.dali import fn, pipeline_def, types
 
-    from dalisr.graph import crop_anchor
+    from dalisr.graph.ops import crop_anchor
 
     fractions = np.array([0.0, 1 - 2 ** -24, 0.5, 1 / 3, 2 / 3, 0.999999, 0.1234567, 0.75], np.float32)
     sizes = [(120, 120), (97, 331), (32, 33), (481, 500), (120, 120), (353, 1000), (1024, 77), (65, 4097)]

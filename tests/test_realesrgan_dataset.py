@@ -19,11 +19,11 @@ from dalisr import build_dataloader
 from dalisr.degrade.kernels import KernelOptions, draw_kernels
 from dalisr.errors import DalisrError
 from dalisr.formats.codec import encode_png, encode_value, image_shape
-from dalisr.formats.lmdb_writer import LmdbWriter
+from dalisr.prep.lmdb_writer import LmdbWriter
 from dalisr.sampling import sample_draws
-from dalisr.source import extra_rng
-from dalisr.source_pad import crop_pad_plan, gather_unflipped, reflect_101
-from dalisr.source_raw import window_anchor
+from dalisr.sources.base import extra_rng
+from dalisr.sources.crop_pad import crop_pad_plan, gather_unflipped, reflect_101
+from dalisr.sources.windows import window_anchor
 
 from . import reference as ref
 from .test_degrade_kernels import OPTIONS as KERNEL_OPTIONS

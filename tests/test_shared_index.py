@@ -18,9 +18,9 @@ from dalisr.datasets import build_dataset
 from dalisr.datasets.keytable import KeyTable
 from dalisr.datasets.shared import PREFIX, SharedArrays, sweep_stale
 from dalisr.formats.meta_info import parse_line, read_meta_info, read_meta_table
-from dalisr.pipeline import RuntimeOptions
+from dalisr.graph.pipeline import RuntimeOptions
 from dalisr.sampling import EpochPlan
-from dalisr.source import SampleSource
+from dalisr.sources.base import SampleSource
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

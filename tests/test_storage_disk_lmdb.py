@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from dalisr import DalisrError
-from dalisr.formats.lmdb_writer import LmdbWriter
 from dalisr.formats.meta_info import read_meta_info
+from dalisr.prep.lmdb_writer import LmdbWriter
 from dalisr.storage import DiskStore, LmdbStore, open_store
 
 

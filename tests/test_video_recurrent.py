@@ -19,7 +19,7 @@ from dalisr import DalisrError, build_dataloader
 from dalisr.config import load_dataset_options
 from dalisr.datasets import build_dataset
 from dalisr.prep.convert import convert_lmdb
-from dalisr.source import key_rng
+from dalisr.sources.base import key_rng
 from tests.test_video_reds import CLIPS, GT_SIZE, PATCH, expected_patch, identity, make_frame, write_frames
 
 SEED = 7
@@ -228,7 +228,7 @@ def test_vimeo90k_recurrent_needs_every_gt_frame(vimeo, tmp_path):
 
 
 def test_preview_shows_the_middle_frame_of_gt_and_lq_sequences(reds_run):
-    from dalisr.preview import contact_sheet
+    from dalisr.diagnose.preview import contact_sheet
 
     _, epochs = reds_run
     batch = epochs[0][0]

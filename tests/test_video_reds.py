@@ -18,7 +18,7 @@ import torch
 from dalisr import DalisrError, build_dataloader
 from dalisr.config import load_dataset_options
 from dalisr.datasets import build_dataset
-from dalisr.formats.lmdb_writer import LmdbWriter
+from dalisr.prep.lmdb_writer import LmdbWriter
 from dalisr.sampling import sample_draws
 from tests import reference as ref
 
@@ -264,7 +264,7 @@ def test_profile_covers_video_pipelines(reds, tmp_path):
     """``dalisr profile`` runs a REDS config: one decode per frame, counted in its figures."""
     import yaml
 
-    from dalisr.profiling import profile_loader
+    from dalisr.diagnose.profile import profile_loader
 
     path = tmp_path / "reds.yml"
     path.write_text(yaml.safe_dump(opt(reds)))

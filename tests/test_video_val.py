@@ -24,7 +24,7 @@ from dalisr import DalisrError, build_dataloader
 from dalisr.cli import main
 from dalisr.config import load_dataset_options
 from dalisr.datasets import build_dataset
-from dalisr.datasets.video_test import PADDINGS, frame_indices
+from dalisr.datasets.video_val import PADDINGS, frame_indices
 from tests import reference as ref
 
 CLIP_LENGTHS = {"a": 5, "b": 3}

@@ -13,7 +13,7 @@ from dalisr import DalisrError, build_dataloader
 from dalisr.config import load_dataset_options
 from dalisr.datasets import build_dataset
 from dalisr.datasets.vimeo90k import neighbor_list
-from dalisr.source import key_rng
+from dalisr.sources.base import key_rng
 from tests.test_video_reds import GT_SIZE, PATCH, SCALE, expected_patch, identity, make_frame, write_frames
 
 SEED = 11

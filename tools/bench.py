@@ -64,7 +64,7 @@ def ensure_sample(data: str) -> None:
     if os.path.abspath(data) != DEFAULT_DATA:
         sys.exit(f"{data} holds no DIV2K_train_HR_sub.lmdb. Make it with: dalisr make-sample {data}")
     print(f"making the sample set in {data} (dalisr make-sample)", file=sys.stderr)
-    from dalisr.sample_data import make_sample_set
+    from dalisr.prep.sample_images import make_sample_set
 
     make_sample_set(data)
 
@@ -271,7 +271,7 @@ def run_baseline(args) -> dict:
     import torch
     from torch.utils.data import DataLoader
 
-    from dalisr.proc_monitor import ProcessMonitor, children
+    from dalisr.diagnose.proc_monitor import ProcessMonitor, children
 
     gt_path, lq_path = lmdb_paths(args.data, args.scale)
     dataset = PairedLmdbDataset(gt_path, lq_path, args.scale, args.gt_size)
@@ -323,7 +323,7 @@ def _measure(args, next_batch, monitor, device: str) -> dict:
 
 # -- dalisr ----------------------------------------------------------------------------------------------------------
 def run_dalisr(args, mode: str) -> dict:
-    from dalisr.profiling import profile_loader
+    from dalisr.diagnose.profile import profile_loader
 
     device = "gpu" if mode.endswith("-gpu") else "cpu"
     codec = next((c for prefix, c in CODEC_MODES.items() if mode.startswith(prefix)), None)

@@ -120,7 +120,7 @@ def run_basicsr(data: str, workers: int, iters: int, warmup: int) -> dict:
 
 
 def run_dalisr(data: str, workers: int, iters: int, warmup: int, device: str = "cpu") -> dict:
-    from dalisr.profiling import profile_loader
+    from dalisr.diagnose.profile import profile_loader
 
     opt = options(data, workers, degrade=True, enlarge=(iters + warmup + 2) * BATCH // 8 + 1)
     r = profile_loader(opt, iters=iters, warmup=warmup, device=device).to_dict()

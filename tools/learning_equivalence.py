@@ -34,7 +34,7 @@ from torch import nn
 
 from dalisr import build_dataloader
 from dalisr.integrations.basicsr_compat import import_basicsr
-from dalisr.sample_data import SampleSet, make_sample_set
+from dalisr.prep.sample_images import SampleSet, make_sample_set
 
 
 def parse_args() -> argparse.Namespace:

@@ -11,7 +11,7 @@ import click
 from tqdm import tqdm
 
 from ..errors import DalisrError
-from ..safe_output import signals_as_exceptions
+from ..prep.safe_output import signals_as_exceptions
 
 
 def user_errors(fn: Callable) -> Callable:

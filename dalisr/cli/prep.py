@@ -11,11 +11,11 @@ import os
 import click
 
 from ..errors import DalisrError
-from ..formats.lmdb_writer import DEFAULT_BATCH
 from ..formats.meta_info import read_sequence_list
 from ..prep import extract, faces, imresize, lmdb_make, meta, reds, verify
 from ..prep import memcached_load as mc
 from ..prep.files import list_images
+from ..prep.lmdb_writer import DEFAULT_BATCH
 from .common import progress, user_errors
 
 _WORKERS_HELP = "Processes working on images side by side (0 = one per CPU core; 1 = this process only)."
@@ -357,7 +357,7 @@ def warm_cache_cmd(paths):
     dalisr warm-cache datasets/DIV2K/DIV2K_train_HR_sub.lmdb datasets/DIV2K/DIV2K_train_LR_bicubic_X4_sub.lmdb
     dalisr warm-cache pipelines/div2k_x4_lmdb.yml
     """
-    from .. import page_cache
+    from ..storage import page_cache
 
     files = page_cache.data_files(paths)
     total = sum(os.path.getsize(f) for f in files)

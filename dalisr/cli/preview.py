@@ -25,8 +25,8 @@ def preview(config: str, out: str, rows: int, section: str | None, device: str, 
     """
     import cv2
 
-    from ..build import build_dataloader
-    from ..preview import contact_sheet
+    from ..diagnose.preview import contact_sheet
+    from ..loader.build import build_dataloader
 
     with build_dataloader(config, device=device, seed=seed, section=section) as loader:
         batch = next(iter(loader))

@@ -74,7 +74,7 @@ def profile(config, iters, warmup, device, section, seed, json_path, num_threads
     time waiting for batches). DALI reports no per-operator times on CPU; see
     the notes in the JSON.
     """
-    from ..profiling import profile_loader
+    from ..diagnose.profile import profile_loader
 
     runtime = {k: v for k, v in {"num_threads": num_threads, "py_num_workers": py_workers,
                                  "prefetch_queue_depth": prefetch, "png_window": png_window}.items()

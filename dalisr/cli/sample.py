@@ -6,8 +6,8 @@ import os
 
 import click
 
-from ..sample_data import PHOTOS, count_subimages, make_sample_set
-from ..sample_video import make_sample_reds
+from ..prep.sample_images import PHOTOS, count_subimages, make_sample_set
+from ..prep.sample_video import make_sample_reds
 from .common import progress, user_errors
 
 

@@ -16,7 +16,7 @@ from .reds import build_reds
 from .reds_recurrent import build_reds_recurrent
 from .shared import collector_paused
 from .single_image import build_single_image
-from .video_test import build_video_recurrent_test, build_video_test
+from .video_val import build_video_recurrent_test, build_video_test
 from .vimeo90k import build_vimeo90k
 from .vimeo90k_recurrent import build_vimeo90k_recurrent
 

@@ -2,7 +2,7 @@
 
 As BasicSR's ``RealESRGANDataset``: each sample is one GT image, flipped
 (``use_hflip``, ``use_rot``), padded (reflect-101) and cut to a 400 square
-(:mod:`dalisr.source_pad`), with ``kernel1``, ``kernel2`` and ``sinc_kernel``
+(:mod:`dalisr.sources.crop_pad`), with ``kernel1``, ``kernel2`` and ``sinc_kernel``
 drawn as Real-ESRGAN draws them (:mod:`dalisr.degrade.kernels`); the model
 (``RealESRNetModel`` / ``RealESRGANModel.feed_data``) makes the LQ from them.
 

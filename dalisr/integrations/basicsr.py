@@ -22,10 +22,10 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..build import build_dataloader as dalisr_dataloader
 from ..degrade.options import with_top_level
 from ..errors import DalisrError
-from ..loader import DaliLoader
+from ..loader.build import build_dataloader as dalisr_dataloader
+from ..loader.dali_loader import DaliLoader
 from .basicsr_adapters import DalisrBatches, DalisrDataset, DalisrPrefetcher, EpochSetter
 from .basicsr_compat import SUPPORTED, import_basicsr
 from .basicsr_resume import LOADER_STATES_KEY, load_resume_state, save_with_loader_states

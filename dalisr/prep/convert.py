@@ -24,10 +24,10 @@ import numpy as np
 
 from ..errors import DalisrError
 from ..formats.codec import DEFAULT_PNG_LEVEL, decode_image, encode_value, image_shape
-from ..formats.lmdb_writer import DEFAULT_BATCH, LmdbWriter
 from ..formats.meta_info import CODECS, JP2, RAW, entries_codec
 from ..formats.raw import decode_raw, read_raw_header
 from ..storage.lmdb import LmdbStore
+from .lmdb_writer import DEFAULT_BATCH, LmdbWriter
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 import cv2
 
 from ..errors import DalisrError
-from ..safe_output import tree_bytes
 from .files import check_output, list_images, read_image, staged_folder, write_bytes
 from .pool import ordered_map
+from .safe_output import tree_bytes
 from .subimages import iter_subimages, subimage_name
 
 log = logging.getLogger(__name__)

@@ -20,10 +20,10 @@ import numpy as np
 
 from ..errors import DalisrError
 from ..formats.codec import encode_png, image_shape
-from ..formats.lmdb_writer import LmdbWriter
-from ..safe_output import tree_bytes
 from .files import staged_folder, write_bytes
+from .lmdb_writer import LmdbWriter
 from .pool import ordered_map
+from .safe_output import tree_bytes
 from .tfrecord import ProtoError, RawRecord, count_records, iter_raw_records, parse_example
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 
 from ..errors import DalisrError
-from ..safe_output import check_free_space, disk_error, is_disk_error, remove_quietly, remove_stale, staging_name
 from ..storage.disk import IMAGE_EXTENSIONS
+from .safe_output import check_free_space, disk_error, is_disk_error, remove_quietly, remove_stale, staging_name
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def folder_bytes(folder: str) -> int:
 def staged_folder(out: str | os.PathLike, overwrite: bool = False, expected_bytes: int | None = None) -> Iterator[str]:
     """Yield a temp folder beside ``out`` that becomes ``out`` only if the block succeeds.
 
-    A failure, Ctrl-C or SIGTERM (see :mod:`dalisr.safe_output`) removes the
+    A failure, Ctrl-C or SIGTERM (see :mod:`dalisr.prep.safe_output`) removes the
     temp folder, so nothing half-written is ever left at ``out``; one left by
     a killed run is removed by the next. ``expected_bytes``, an estimate of
     what will be written, is checked against the free space first.

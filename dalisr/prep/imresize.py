@@ -32,9 +32,9 @@ import numpy as np
 
 from ..errors import DalisrError
 from ..formats.codec import encode_png
-from ..safe_output import tree_bytes
 from .files import list_images, read_image, staged_folder, write_bytes
 from .pool import ordered_map
+from .safe_output import tree_bytes
 
 log = logging.getLogger(__name__)
 

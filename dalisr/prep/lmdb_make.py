@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 from ..errors import DalisrError
 from ..formats.codec import encode_value, header_shape, image_shape
-from ..formats.lmdb_writer import DEFAULT_BATCH, LmdbWriter
 from ..formats.meta_info import CODECS, read_sequence_list
-from ..safe_output import tree_bytes
 from .files import list_images, read_image, require_folder
+from .lmdb_writer import DEFAULT_BATCH, LmdbWriter
 from .pool import ordered_map
+from .safe_output import tree_bytes
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from ..formats.jp2 import is_jp2
 from ..formats.meta_info import JP2, PNG_SEEK, RAW, MetaEntry, format_shape
 from ..formats.png_seek import is_png_seek
 from ..formats.raw import read_raw_header
-from ..page_cache import is_lmdb
+from ..storage.page_cache import is_lmdb
 from .files import list_images, require_folder
 
 log = logging.getLogger(__name__)

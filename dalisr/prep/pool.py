@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from ..errors import DalisrError
 from ..processes import describe_exit
-from ..safe_output import deferred_signals
+from .safe_output import deferred_signals
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dalisr.profiling import profile_loader
+from dalisr.diagnose.profile import profile_loader
 from tests.test_profile import _check, _config
 
 pytestmark = pytest.mark.gpu

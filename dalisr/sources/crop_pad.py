@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .formats.meta_info import RAW
-from .sampling import sample_draws
-from .source import SampleSource
-from .source_raw import PatchSource, store_codec, window_anchor
+from ..formats.meta_info import RAW
+from ..sampling import sample_draws
+from .base import SampleSource
+from .windows import PatchSource, store_codec, window_anchor
 
 
 def reflect_101(index: np.ndarray, n: int) -> np.ndarray:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .graph import (
+from ..sources.base import SampleSource
+from .ops import (
     GraphSpec,
     augment,
     crop_anchor,
@@ -18,7 +19,6 @@ from .graph import (
     to_tensor,
     val_crop_gt,
 )
-from .source import SampleSource
 
 
 @dataclass(frozen=True)
@@ -59,17 +59,17 @@ def png_window_pays(rt: RuntimeOptions) -> bool:
 def pipeline_source(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions) -> SampleSource:
     """The source the pipeline runs: one that crops while reading where that applies (raw LMDBs, PNG windows,
     a dataset's crop-or-pad)."""
-    from .source_raw import patch_source
+    from ..sources.windows import patch_source
 
     if source.dataset.crop_pad_size:
-        from .source_pad import CropPadSource
+        from ..sources.crop_pad import CropPadSource
 
         source = CropPadSource.wrap(source, spec.use_hflip, spec.use_rot)
     else:
         source = patch_source(source, train=spec.train, crop=bool(spec.train and spec.gt_size),
                               png_window=png_window_pays(rt))
     if rt.stats_dir is not None:
-        from .source_stats import SourceStats
+        from ..sources.stats import SourceStats
 
         source = copy.copy(source)
         source.stats = SourceStats(rt.stats_dir)
@@ -153,7 +153,7 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
                 imgs = decoded[role]
             out = {role: augment(imgs, flips, spec.use_hflip, spec.use_rot)}
             if degradation is not None:  # GT only: Real-ESRGAN's LQ made from it here
-                from .degrade.graph import degraded_outputs
+                from ..degrade.graph import degraded_outputs
 
                 return (*degraded_outputs(out[role][0], extras, degradation, spec.device), idx, skipped)
         sequences = getattr(source.dataset, "sequences", frozenset())

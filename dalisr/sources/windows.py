@@ -29,13 +29,13 @@ import time
 
 import numpy as np
 
-from .datasets.base import check_pair_shapes
-from .errors import DalisrError
-from .formats.meta_info import RAW, MetaEntry, entries_codec
-from .formats.png import read_png_header
-from .formats.png_rows import CorruptPng, as_rgb, read_parts, row_decoder_built, window_rows
-from .formats.raw import as_color, is_raw, raw_pixels
-from .source import SampleSource, gt_partner, key_rng
+from ..datasets.base import check_pair_shapes
+from ..errors import DalisrError
+from ..formats.meta_info import RAW, MetaEntry, entries_codec
+from ..formats.png import read_png_header
+from ..formats.png_rows import CorruptPng, as_rgb, read_parts, row_decoder_built, window_rows
+from ..formats.raw import as_color, is_raw, raw_pixels
+from .base import SampleSource, gt_partner, key_rng
 
 log = logging.getLogger(__name__)
 

@@ -7,15 +7,15 @@ import os
 import sys
 from collections.abc import Mapping
 
-from .config import DatasetConfig, load_dataset_options
-from .datasets import build_dataset
-from .errors import DalisrError
-from .graph import GraphSpec
-from .loader import DaliLoader
-from .page_cache import check_fits
-from .page_residency import check_resident, loader_files
-from .pipeline import RuntimeOptions
-from .sampling import EpochPlan
+from ..config import DatasetConfig, load_dataset_options
+from ..datasets import build_dataset
+from ..errors import DalisrError
+from ..graph.ops import GraphSpec
+from ..graph.pipeline import RuntimeOptions
+from ..sampling import EpochPlan
+from ..storage.page_cache import check_fits
+from ..storage.residency import check_resident, loader_files
+from .dali_loader import DaliLoader
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def workers_decode(cfg: DatasetConfig, dataset, stores: dict) -> bool:
     """Whether DALI's Python workers will decode PNG training crops (row-wise): nearly all the work, DALI's
     own threads then only flip, normalise and collate. (Raw values cost the workers so little that DALI's
     threads carry half the work: there they stay as many as the cores.)"""
-    from .source_raw import store_codec
+    from ..sources.windows import store_codec
 
     codecs = {store_codec(store) for store in stores.values()}
     if codecs != {"png"} or cfg.phase != "train" or not cfg.get("gt_size") or not len(dataset):

@@ -25,8 +25,8 @@ import signal
 import threading
 from collections.abc import Iterator
 
-from .errors import DalisrError
-from .processes import pid_alive
+from ..errors import DalisrError
+from ..processes import pid_alive
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from .datasets.base import DatasetIndex
-from .errors import DalisrError
-from .graph import GraphSpec
+from ..datasets.base import DatasetIndex
+from ..errors import DalisrError
+from ..graph.ops import GraphSpec
+from ..graph.pipeline import RuntimeOptions, build_pipeline, output_names
+from ..sampling import EpochPlan
+from ..sources.base import SampleSource, key_rng
+from ..storage import Store
 from .lifecycle import shutdown_pipeline, track, untrack
-from .pipeline import RuntimeOptions, build_pipeline, output_names
-from .sampling import EpochPlan
-from .source import SampleSource, key_rng
-from .storage import Store
 from .watchdog import WorkerWatchdog, started_processes
 
 log = logging.getLogger(__name__)

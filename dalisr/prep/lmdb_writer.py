@@ -12,8 +12,8 @@ import os
 import shutil
 
 from ..errors import DalisrError
-from ..safe_output import check_free_space, disk_error, is_disk_error, remove_quietly, remove_stale, staging_name
-from .meta_info import MetaEntry, write_meta_info
+from ..formats.meta_info import MetaEntry, write_meta_info
+from .safe_output import check_free_space, disk_error, is_disk_error, remove_quietly, remove_stale, staging_name
 
 log = logging.getLogger(__name__)
 

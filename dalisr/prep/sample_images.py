@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .formats.codec import encode_png, image_shape
-from .formats.lmdb_writer import LmdbWriter
-from .prep.subimages import iter_subimages
+from ..formats.codec import encode_png, image_shape
+from .lmdb_writer import LmdbWriter
+from .subimages import iter_subimages
 
 log = logging.getLogger(__name__)
 

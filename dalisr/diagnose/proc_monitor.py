@@ -1,6 +1,6 @@
 """CPU and memory of a process, its threads and its workers, read from /proc (Linux); no DALI, no torch.
 
-Used by :mod:`dalisr.profiling` and by ``tools/bench.py`` (which watches a
+Used by :mod:`dalisr.diagnose.profile` and by ``tools/bench.py`` (which watches a
 DataLoader's workers the same way).
 """
 

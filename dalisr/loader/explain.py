@@ -13,8 +13,8 @@ import multiprocessing.connection as mpc
 
 import numpy as np
 
-from .errors import DalisrError
-from .storage import Store
+from ..errors import DalisrError
+from ..storage import Store
 
 
 def _check(stores: dict[str, Store], keys: list[tuple[str, str]]) -> list[str]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .errors import DalisrError
+from ..errors import DalisrError
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def is_lmdb(path: str) -> bool:
 
 def config_roots(config: str, section: str | None = None) -> list[str]:
     """The ``dataroot_*`` folders of a dataset config (BasicSR YAML), for warming what it reads."""
-    from .config import load_dataset_options
+    from ..config import load_dataset_options
 
     cfg = load_dataset_options(config, section=section)
     kind = cfg.io_backend.get("type", "disk")

@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from .errors import DalisrError
-from .processes import describe_exit
+from ..errors import DalisrError
+from ..processes import describe_exit
 
 log = logging.getLogger(__name__)
 

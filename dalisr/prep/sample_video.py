@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .formats.codec import encode_png
-from .sample_data import PHOTOS, downscale, load_photo
+from ..formats.codec import encode_png
+from .sample_images import PHOTOS, downscale, load_photo
 
 log = logging.getLogger(__name__)
 

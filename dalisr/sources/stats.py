@@ -1,7 +1,7 @@
 """Counters a source keeps per sample in DALI's workers (time, bytes, png-seek windows), summed across processes.
 
 Low in the layers: the pipeline attaches :class:`SourceStats` to its source
-when a profile asks (``RuntimeOptions.stats_dir``); :mod:`dalisr.profiling`
+when a profile asks (``RuntimeOptions.stats_dir``); :mod:`dalisr.diagnose.profile`
 reads them with :func:`read_source_stats`.
 """
 

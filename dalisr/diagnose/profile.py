@@ -31,11 +31,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .build import build_dataloader
-from .errors import DalisrError
-from .page_residency import loader_files, residency
+from ..errors import DalisrError
+from ..loader.build import build_dataloader
+from ..sources.stats import STAT_FIELDS, read_source_stats
+from ..storage.residency import loader_files, residency
 from .proc_monitor import ProcessMonitor
-from .source_stats import STAT_FIELDS, read_source_stats
 
 _MB = 1e6
 
@@ -91,7 +91,7 @@ def _source_name(source, src: dict[str, float] | None = None) -> str:
     if getattr(source, "emits_pixels", False):
         if source.codec == "raw":
             return "raw: windows sliced from the LMDB memory map in the workers, no decode"
-        from .formats.inflate import BACKEND
+        from ..formats.inflate import BACKEND
 
         decoder = f"dalisr's row decoder: {BACKEND} inflate, C unfilter; no DALI decode"
         if src and src.get("seek_windows"):
@@ -147,7 +147,7 @@ def profile_loader(config, *, iters: int = 50, warmup: int = 5, device: str = "c
     """Run the loader of ``config`` (a YAML path or option dict) for ``warmup`` + ``iters`` batches and measure.
 
     Epochs roll over as in training when the epoch is shorter. ``runtime``
-    overrides :class:`dalisr.pipeline.RuntimeOptions` fields (``num_threads``,
+    overrides :class:`dalisr.graph.pipeline.RuntimeOptions` fields (``num_threads``,
     ``py_num_workers``, ``prefetch_queue_depth``, ``png_window``...).
     ``progress(n)`` is called after each batch, warmup included.
     """

@@ -1,0 +1,2 @@
+"""Diagnose: throughput profiling (`profile`), /proc readings of the worker
+processes (`proc_monitor`) and batch previews (`preview`)."""
