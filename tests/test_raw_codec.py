@@ -16,7 +16,7 @@ from dalisr.cli import main
 from dalisr.formats.meta_info import MetaEntry, entries_codec, parse_line, read_meta_info
 from dalisr.formats.raw import HEADER_SIZE, decode_raw, encode_raw, raw_pixels, read_raw_header
 from dalisr.prep.convert import convert_lmdb
-from dalisr.sources.windows import window_anchor
+from dalisr.sampling import window_anchor
 from dalisr.storage import LmdbStore
 
 

@@ -357,9 +357,11 @@ def warm_cache_cmd(paths):
     dalisr warm-cache datasets/DIV2K/DIV2K_train_HR_sub.lmdb datasets/DIV2K/DIV2K_train_LR_bicubic_X4_sub.lmdb
     dalisr warm-cache pipelines/div2k_x4_lmdb.yml
     """
+    from ..config import data_roots, is_options_file
     from ..storage import page_cache
 
-    files = page_cache.data_files(paths)
+    roots = [r for p in paths for r in (data_roots(p) if is_options_file(p) else [p])]
+    files = page_cache.data_files(roots)
     total = sum(os.path.getsize(f) for f in files)
     with progress(total, "page cache", unit="B", unit_scale=True) as bar:
         result = page_cache.warm(files, progress=bar.update)

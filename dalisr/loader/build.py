@@ -68,9 +68,7 @@ def workers_decode(cfg: DatasetConfig, dataset, stores: dict) -> bool:
     """Whether DALI's Python workers will decode PNG training crops (row-wise): nearly all the work, DALI's
     own threads then only flip, normalise and collate. (Raw values cost the workers so little that DALI's
     threads carry half the work: there they stay as many as the cores.)"""
-    from ..sources.windows import store_codec
-
-    codecs = {store_codec(store) for store in stores.values()}
+    codecs = {store.codec() for store in stores.values()}
     if codecs != {"png"} or cfg.phase != "train" or not cfg.get("gt_size") or not len(dataset):
         return False
     import numpy as np

@@ -12,7 +12,7 @@ from ..datasets.base import DatasetIndex, check_pair_shapes
 from ..errors import DalisrError
 from ..formats.codec import header_shape
 from ..formats.png import png_intact
-from ..loader.lifecycle import exit_with_parent
+from ..processes import exit_with_parent
 from ..sampling import EpochPlan, sample_draws
 from ..storage import Store
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..formats.meta_info import RAW
-from ..sampling import sample_draws
+from ..sampling import sample_draws, window_anchor
 from .base import SampleSource
-from .windows import PatchSource, store_codec, window_anchor
+from .windows import PatchSource
 
 
 def reflect_101(index: np.ndarray, n: int) -> np.ndarray:
@@ -119,7 +119,7 @@ class CropPadSource(PatchSource):
 
     @classmethod
     def wrap(cls, source: SampleSource, use_hflip: bool, use_rot: bool) -> CropPadSource:
-        codec = RAW if any(store_codec(s) == RAW for s in source.stores.values()) else "png"
+        codec = RAW if any(s.codec() == RAW for s in source.stores.values()) else "png"
         return cls(source, codec, use_hflip, use_rot)
 
     def _effective_flips(self, epoch: int, position: int) -> tuple[int, int, int]:

@@ -1,7 +1,7 @@
 """Sources that crop while reading: the graph then skips decode and crop, keeps augment and to_tensor.
 
-Two readers share one crop rule, the graph's (:func:`window_anchor` is
-``graph.crop_anchor`` in numpy, float32 for float32):
+Two readers share one crop rule, the graph's (:func:`dalisr.sampling.window_anchor` is
+``graph.ops.crop_anchor`` in numpy, float32 for float32):
 
 * ``raw`` (LMDBs whose ``meta_info.txt`` says ``raw``): the window is sliced
   from the value inside the memory map (``env.begin(buffers=True)``) and only
@@ -31,37 +31,14 @@ import numpy as np
 
 from ..datasets.base import check_pair_shapes
 from ..errors import DalisrError
-from ..formats.meta_info import RAW, MetaEntry, entries_codec
+from ..formats.meta_info import RAW
 from ..formats.png import read_png_header
 from ..formats.png_rows import CorruptPng, as_rgb, read_parts, row_decoder_built, window_rows
 from ..formats.raw import as_color, is_raw, raw_pixels
+from ..sampling import window_anchor
 from .base import SampleSource, gt_partner, key_rng
 
 log = logging.getLogger(__name__)
-
-_F32 = np.float32
-
-
-def window_anchor(fractions: np.ndarray, height: int, width: int, patch: int) -> tuple[int, int]:
-    """Top-left ``(top, left)`` of a ``patch`` square: ``min(floor(f * (n - patch + 1)), n - patch)``.
-
-    Computed in float32 as ``graph.crop_anchor`` computes it inside DALI, so
-    both paths choose the same window for the same draws.
-    """
-    room_h, room_w = _F32(height - patch + 1), _F32(width - patch + 1)
-    top = min(np.floor(_F32(fractions[0]) * room_h), room_h - _F32(1))
-    left = min(np.floor(_F32(fractions[1]) * room_w), room_w - _F32(1))
-    return int(top), int(left)
-
-
-def store_codec(store) -> str:
-    """``raw``, ``jp2`` or ``png-seek`` for an LMDB store whose meta info says so, else ``png`` (encoded bytes)."""
-    table = getattr(store, "meta_table", None)
-    if table is None or getattr(store, "kind", "") != "lmdb":
-        return "png"
-    # one entry per distinct (shape, level) of the meta info: the same answer without a pass over every line
-    return entries_codec((MetaEntry("", *tail) for tail in table().tails), store.meta_info_path)
-
 
 # -- PNG: decode only the rows the window needs -------------------------------------------------------------------
 def decode_png_window(buf: bytes, top: int, left: int, height: int, width: int, key: str = "?",
@@ -308,7 +285,7 @@ def patch_source(source: SampleSource, *, train: bool, crop: bool, png_window: b
     stores mix raw with encoded values is refused. JPEG 2000 values stay
     with DALI, which decodes them on the GPU under ``mixed``.
     """
-    codecs = {store_codec(store) for store in source.stores.values()}
+    codecs = {store.codec() for store in source.stores.values()}
     if RAW in codecs:
         if len(codecs) > 1:
             where = ", ".join(s.describe() for s in source.stores.values())
