@@ -14,7 +14,7 @@ ROOT = Path(dalisr.__file__).parent
 #: lowest first; a stage may import its own room and any room listed before it
 LAYERS = (
     ("errors", "_ext", "processes"),
-    ("formats", "sampling"),
+    ("formats", "sampling", "contract"),
     ("storage",),
     ("config",),
     ("degrade",),
