@@ -12,6 +12,7 @@ from dalisr import build_dataloader
 from dalisr.contract import SAMPLE_FIELDS, Contract, SkipRecord
 from dalisr.errors import DalisrError
 from dalisr.loader.explain import source_message
+from dalisr.loader.lifecycle import shutdown_pipeline
 from dalisr.sampling import sample_draws
 
 
@@ -77,10 +78,12 @@ def test_a_source_message_is_recovered_from_the_error_dali_raises(workers):
         return fn.external_source(source, batch=False, parallel=bool(workers), dtype=types.UINT8)
 
     p = pipe()
-    p.build()
-    with pytest.raises(Exception) as err:
-        p.run()
-    p = None
+    try:
+        p.build()
+        with pytest.raises(Exception) as err:
+            p.run()
+    finally:
+        shutdown_pipeline(p)  # its worker must not outlive the test
     if isinstance(err.value, DalisrError):  # in-process sources may raise it as it is
         assert str(err.value) == message
     else:

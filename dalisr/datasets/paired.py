@@ -196,12 +196,6 @@ def paired_dataset(cfg: DatasetConfig, stores: dict[str, Store] | None = None,
     return dataset
 
 
-def paired_index(cfg: DatasetConfig, stores: dict[str, Store] | None = None,
-                 listed: ListRule | None = None) -> list[Sample]:
-    """The samples of :func:`paired_dataset` as objects (for tests and small tools)."""
-    return paired_dataset(cfg, stores, listed).samples
-
-
 def _gt_size_fits_some(lq_shapes: list[tuple], scale: int, gt_size: int | None, where: str) -> None:
     """A ``gt_size`` larger than every image is said as such (pointing at gt_size), not as the first image to
     remove (the same check as on the ``faults`` branch, over distinct shapes)."""

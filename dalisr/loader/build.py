@@ -125,7 +125,7 @@ def build_dataloader(opt: Mapping | str | os.PathLike, device: str = "auto", sha
                      shuffle=cfg.get("use_shuffle", train) if train else False,
                      enlarge_ratio=cfg.get("dataset_enlarge_ratio", 1) if train else 1,
                      last_batch=cfg.get("last_batch", "drop" if train else "pad"))
-    check_fits(s.path for s in stores.values() if getattr(s, "kind", "") == "lmdb")
+    check_fits(s.path for s in stores.values() if s.kind == "lmdb")
     check_resident(*loader_files(dataset, stores))
     spec = graph_spec(cfg, device)
     png_values = first_value_is_png(dataset, stores)
