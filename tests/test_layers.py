@@ -7,6 +7,8 @@ import ast
 import sys
 from pathlib import Path
 
+import pytest
+
 import dalisr
 
 ROOT = Path(dalisr.__file__).parent
@@ -113,15 +115,7 @@ def test_the_checks_see_a_climb_and_a_circle(tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "ROOT", fake)
     graph = import_graph()
     assert "dalisr.loader.b" in graph["dalisr.storage.a"]
-    try:
+    with pytest.raises(AssertionError, match=r"dalisr\.storage\.a -> dalisr\.loader\.b"):
         test_no_import_climbs_to_a_higher_stage()
-    except AssertionError as exc:
-        assert "dalisr.storage.a -> dalisr.loader.b" in str(exc)
-    else:
-        raise AssertionError("the climb was not seen")
-    try:
+    with pytest.raises(AssertionError, match="import circle"):
         test_no_import_circle()
-    except AssertionError as exc:
-        assert "import circle" in str(exc)
-    else:
-        raise AssertionError("the circle was not seen")
