@@ -25,7 +25,8 @@ def _alive(pid: int) -> bool:
 
 
 def test_close_stops_the_workers_through_the_private_hooks(sample_set):
-    assert callable(getattr(Pipeline, "_shutdown", None)), "DALI's Pipeline._shutdown is gone: update dalisr/loader/lifecycle.py"
+    assert callable(getattr(Pipeline, "_shutdown", None)), \
+        "DALI's Pipeline._shutdown is gone: update dalisr/loader/lifecycle.py"
     opt = {"type": "PairedImageDataset", "dataroot_gt": sample_set.gt_lmdb, "dataroot_lq": sample_set.lq_lmdb(4),
            "io_backend": {"type": "lmdb"}, "gt_size": 64, "scale": 4, "batch_size_per_gpu": 2,
            "num_worker_per_gpu": 2, "dataset_enlarge_ratio": 10}
