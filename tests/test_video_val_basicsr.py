@@ -225,14 +225,20 @@ def validate(model, dataset) -> dict:
     return {folder: t.cpu().clone() for folder, t in model.metric_results.items()}
 
 
-@pytest.mark.parametrize("model_type", list(MODELS))
-@pytest.mark.parametrize("backend", ["disk", "lmdb"])
-def test_validation_metrics_equal_basicsrs_loader(clips, model_type, backend, cuda_zeros_on_cpu):
+def metrics_both_ways(clips, model_type: str, backend: str) -> tuple[dict, dict, object]:
+    """One model's ``metric_results`` after validating on dalisr's indexed set and on BasicSR's own dataset."""
     dtype, num_frame, padding, network = MODELS[model_type]
     model = video_model(model_type, network)
     theirs = validate(model, BASICSR_CLASSES[dtype](val_options(clips, dtype, num_frame=num_frame, padding=padding)))
     o = val_options(clips, dtype, backend, num_frame=num_frame, padding=padding)
     ours = validate(model, indexed_video_val(o, "test"))
+    return ours, theirs, model
+
+
+@pytest.mark.parametrize("model_type", list(MODELS))
+@pytest.mark.parametrize("backend", ["disk", "lmdb"])
+def test_validation_metrics_equal_basicsrs_loader(clips, model_type, backend, cuda_zeros_on_cpu):
+    ours, theirs, _ = metrics_both_ways(clips, model_type, backend)
     assert list(ours) == list(theirs) == list(CLIP_LENGTHS)
     for folder, n in CLIP_LENGTHS.items():
         assert ours[folder].shape == (n, 1)
