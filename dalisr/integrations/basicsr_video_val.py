@@ -35,6 +35,7 @@ from ..config import load_dataset_options
 from ..datasets import build_dataset
 from ..datasets.video_clips import Clip, frame_path, list_clips
 from ..datasets.video_val import VideoRecurrentTestDataset, VideoTestDataset
+from ..errors import DalisrError
 from ..formats.codec import decode_image
 from ..formats.raw import as_color, is_raw, raw_pixels
 from ..storage import Store
@@ -137,7 +138,9 @@ def indexed_video_val(dataset_opt: Mapping, origin: str) -> IndexedVideoVal | No
     options["batch_size_per_gpu"] = 1  # one item at a time, as the models read it
     cfg = load_dataset_options(options, origin=origin)
     index, stores = build_dataset(cfg)
-    assert isinstance(index, (VideoTestDataset, VideoRecurrentTestDataset))
+    if not isinstance(index, (VideoTestDataset, VideoRecurrentTestDataset)):  # e.g. 'degradation' made it another
+        raise DalisrError(f"{cfg.where('degradation')}: a video model's val set reads its LQ frames from "
+                          f"dataroot_lq, it cannot make them. Fix: remove degradation from that section")
     # data_info lists clips in BasicSR's listing order; the recurrent index holds them sorted by name
     clips = index.clips if isinstance(index, VideoTestDataset) else list_clips(cfg, stores)
     paths = {role: (lambda key, role=role: frame_path(cfg, stores[role], role, key)) for role in ("gt", "lq")}
