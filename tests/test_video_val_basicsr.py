@@ -34,11 +34,16 @@ from dalisr.errors import DalisrError  # noqa: E402
 from dalisr.integrations.basicsr import BasicsrLauncher, run_training  # noqa: E402
 from dalisr.integrations.basicsr_compat import import_basicsr  # noqa: E402
 from dalisr.integrations.basicsr_video_val import IndexedVideoVal, indexed_video_val  # noqa: E402
+from tests.test_video_recurrent import SEQUENCES, vimeo  # noqa: E402,F401 - the fixture is used by name
 from tests.video_clips import CLIP_LENGTHS, make_clips, val_options  # noqa: E402
 
 import_basicsr()
 import basicsr.data  # noqa: E402
-from basicsr.data.video_test_dataset import VideoRecurrentTestDataset, VideoTestDataset  # noqa: E402
+from basicsr.data.video_test_dataset import (  # noqa: E402
+    VideoRecurrentTestDataset,
+    VideoTestDataset,
+    VideoTestVimeo90KDataset,
+)
 from basicsr.models import build_model  # noqa: E402
 from basicsr.models.video_recurrent_model import VideoRecurrentModel  # noqa: E402
 from basicsr.utils.registry import ARCH_REGISTRY, MODEL_REGISTRY  # noqa: E402
@@ -156,7 +161,45 @@ def test_errors_name_option_and_file(clips):
         indexed_video_val(val_options(clips, num_frame=4), "options file x.yml (datasets.val)")
     with pytest.raises(DalisrError, match="dataroot_lq"):
         indexed_video_val(val_options(clips, "VideoRecurrentTestDataset", dataroot_lq=str(clips / "none")), "x")
-    assert indexed_video_val(val_options(clips, "VideoTestVimeo90KDataset"), "x") is None
+    assert indexed_video_val(val_options(clips, "VideoTestDUFDataset"), "x") is None
+
+
+def vimeo_val(vimeo, backend="disk", **extra) -> dict:  # noqa: F811
+    """A Vimeo90K-test val section (BasicSR's VideoTestVimeo90KDataset) on the septuplets of test_video_recurrent."""
+    suffix = "_lmdb" if backend == "lmdb" else ""
+    o = {"name": "Vimeo90K", "type": "VideoTestVimeo90KDataset", "dataroot_gt": vimeo["gt" + suffix],
+         "dataroot_lq": vimeo["lq" + suffix], "meta_info_file": vimeo["meta"], "io_backend": {"type": backend},
+         "cache_data": False, "num_frame": 5, "padding": "reflection_circle", "scale": 4, "phase": "val"}
+    o.update(extra)
+    return o
+
+
+@pytest.mark.parametrize("backend", ["disk", "lmdb"])
+def test_vimeo90k_test_items_equal_basicsrs_dataset(vimeo, backend):  # noqa: F811
+    theirs = VideoTestVimeo90KDataset(vimeo_val(vimeo))  # BasicSR refuses cache_data here; dalisr honours it
+    ours = indexed_video_val(vimeo_val(vimeo, backend, cache_data=True), "test")
+    assert len(ours) == len(theirs) == len(SEQUENCES)
+    if backend == "disk":
+        assert ours.data_info == theirs.data_info
+    else:
+        assert without_paths(ours.data_info) == without_paths(theirs.data_info)
+        assert ours.data_info["gt_path"][0] == f"{SEQUENCES[0]}/im4"
+    for i in range(len(theirs)):
+        item, reference = ours[i], theirs[i]
+        assert reference["lq_path"].endswith(f"{SEQUENCES[i]}/im4.png")
+        if backend == "lmdb":
+            assert item["lq_path"] == f"{SEQUENCES[i]}/im4"
+            item["lq_path"] = reference["lq_path"]
+        equal_items(item, reference)
+
+
+@pytest.mark.parametrize("backend", ["disk", "lmdb"])
+def test_vimeo90k_test_validation_metrics_equal_basicsrs(vimeo, backend, cuda_zeros_on_cpu):  # noqa: F811
+    model = video_model("EDVRModel", {"type": "CentreFrameNetX4"})
+    theirs = validate(model, VideoTestVimeo90KDataset(vimeo_val(vimeo)))
+    ours = validate(model, indexed_video_val(vimeo_val(vimeo, backend), "test"))
+    assert list(ours) == list(theirs) == ["vimeo90k"] and ours["vimeo90k"].shape == (len(SEQUENCES), 1)
+    assert bool((ours["vimeo90k"] > 0).all()) and torch.equal(ours["vimeo90k"], theirs["vimeo90k"])
 
 
 # -- the launcher ---------------------------------------------------------------------------------------------------

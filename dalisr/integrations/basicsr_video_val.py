@@ -13,14 +13,17 @@ memcached), each item read from the store and decoded as BasicSR's
 tensors are BasicSR's bit for bit. ``VideoTestDataset`` items: ``lq``
 (T x C x H x W), ``gt`` (C x H x W), ``folder``, ``idx`` (``'i/n'``),
 ``border``, ``lq_path``; ``VideoRecurrentTestDataset`` items: whole clips
-``lq``, ``gt`` (T x C x H x W) and ``folder``, clips sorted by name.
+``lq``, ``gt`` (T x C x H x W) and ``folder``, clips sorted by name;
+``VideoTestVimeo90KDataset`` items: as VideoTestDataset's for each sequence of
+``meta_info_file`` (the ``num_frame`` middle LQ frames, GT ``im4``, folder
+``vimeo90k``, border 0), on dalisr's Vimeo90KDataset index.
 
 Options as BasicSR's: ``num_frame``, ``padding`` and ``meta_info_file`` choose
 frames and clips; ``cache_data: true`` keeps decoded frames in memory after
 their first read (BasicSR reads them all up front; the values are the same);
 ``dataset_enlarge_ratio`` has no effect on val sets, as in BasicSR. Unlike
-BasicSR, LMDB val sets work, and VideoRecurrentTestDataset works without
-``cache_data``.
+BasicSR, LMDB val sets work, VideoRecurrentTestDataset works without
+``cache_data`` and VideoTestVimeo90KDataset with it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from ..config import load_dataset_options
 from ..datasets import build_dataset
 from ..datasets.video_clips import Clip, frame_path, list_clips
 from ..datasets.video_val import VideoRecurrentTestDataset, VideoTestDataset
+from ..datasets.vimeo90k import Vimeo90KDataset
 from ..errors import DalisrError
 from ..formats.codec import decode_image
 from ..formats.raw import as_color, is_raw, raw_pixels
@@ -46,7 +50,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("basicsr.dalisr")
 
 #: val dataset types that :class:`IndexedVideoVal` serves; video models' other val types stay on BasicSR's loader
-INDEXED_TYPES = ("VideoTestDataset", "VideoRecurrentTestDataset")
+INDEXED_TYPES = ("VideoTestDataset", "VideoRecurrentTestDataset", "VideoTestVimeo90KDataset")
+#: BasicSR's VideoTestVimeo90KDataset reads what dalisr's Vimeo90KDataset index lists (without random_reverse)
+VIMEO_TEST = "VideoTestVimeo90KDataset"
 
 
 def read_frame(store: Store, key: str) -> torch.Tensor:
@@ -81,14 +87,30 @@ def data_info(clips: list[Clip], paths: dict[str, Any], num_frame: int) -> dict[
     return info
 
 
+def vimeo_data_info(index: Vimeo90KDataset, paths: dict[str, Any]) -> dict[str, list]:
+    """BasicSR's ``VideoTestVimeo90KDataset.data_info``: per sequence its LQ paths (a list), GT path, folder
+    ``vimeo90k``, ``idx`` ``'i/n'`` and border 0."""
+    info: dict[str, list] = {"lq_path": [], "gt_path": [], "folder": [], "idx": [], "border": []}
+    rng = np.random.default_rng(0)  # unused: no random_reverse
+    for i in range(len(index)):
+        keys = index.keys_for(i, rng)
+        info["lq_path"].append([paths["lq"](k) for k in keys["lq"]])
+        info["gt_path"].append(paths["gt"](keys["gt"][0]))
+        info["folder"].append("vimeo90k")
+        info["idx"].append(f"{i}/{len(index)}")
+        info["border"].append(0)
+    return info
+
+
 class IndexedVideoVal:
-    """``len``, ``[i]``, ``opt`` and ``data_info`` of BasicSR's VideoTestDataset / VideoRecurrentTestDataset.
+    """``len``, ``[i]``, ``opt`` and ``data_info`` of BasicSR's VideoTestDataset, VideoRecurrentTestDataset,
+    VideoTestVimeo90KDataset.
 
     Holds the dalisr index (which keys make item ``i``) and the stores;
     nothing else of BasicSR's. Stores open their handles lazily per process.
     """
 
-    def __init__(self, opt: Mapping, index: VideoTestDataset | VideoRecurrentTestDataset,
+    def __init__(self, opt: Mapping, index: VideoTestDataset | VideoRecurrentTestDataset | Vimeo90KDataset,
                  stores: dict[str, Store], info: dict[str, list], cache: bool) -> None:
         self.opt = opt
         self.index = index
@@ -120,10 +142,11 @@ class IndexedVideoVal:
             clip = self.index.clips[index]
             return {"lq": self._frames("lq", clip.lq), "gt": self._frames("gt", clip.gt), "folder": clip.folder}
         keys = self.index.keys_for(index, np.random.default_rng(0))  # no draws: the window is fixed
-        fields = self.index.batch_fields([index], lambda _: np.random.default_rng(0))
+        lq_path = self.data_info["lq_path"][index]
         return {"lq": self._frames("lq", keys["lq"]), "gt": self._frames("gt", keys["gt"])[0],
-                "folder": fields["folder"][0], "idx": fields["idx"][0], "border": fields["border"][0],
-                "lq_path": fields["lq_path"][0]}
+                "folder": self.data_info["folder"][index], "idx": self.data_info["idx"][index],
+                "border": self.data_info["border"][index],
+                "lq_path": lq_path[len(lq_path) // 2] if isinstance(lq_path, list) else lq_path}
 
     def close(self) -> None:
         for store in self.stores.values():
@@ -136,15 +159,19 @@ def indexed_video_val(dataset_opt: Mapping, origin: str) -> IndexedVideoVal | No
         return None
     options = {k: v for k, v in dataset_opt.items() if k != "cache_data"}  # honoured here, not by the loader
     options["batch_size_per_gpu"] = 1  # one item at a time, as the models read it
+    if options["type"] == VIMEO_TEST:
+        options.update(type="Vimeo90KDataset", random_reverse=False)
     cfg = load_dataset_options(options, origin=origin)
     index, stores = build_dataset(cfg)
-    if not isinstance(index, (VideoTestDataset, VideoRecurrentTestDataset)):  # e.g. 'degradation' made it another
+    if not isinstance(index, (VideoTestDataset, VideoRecurrentTestDataset, Vimeo90KDataset)):
         raise DalisrError(f"{cfg.where('degradation')}: a video model's val set reads its LQ frames from "
                           f"dataroot_lq, it cannot make them. Fix: remove degradation from that section")
-    # data_info lists clips in BasicSR's listing order; the recurrent index holds them sorted by name
-    clips = index.clips if isinstance(index, VideoTestDataset) else list_clips(cfg, stores)
     paths = {role: (lambda key, role=role: frame_path(cfg, stores[role], role, key)) for role in ("gt", "lq")}
-    info = data_info(clips, paths, int(cfg.get("num_frame", 1)))
+    if isinstance(index, Vimeo90KDataset):
+        info = vimeo_data_info(index, paths)
+    else:  # data_info lists clips in BasicSR's listing order; the recurrent index holds them sorted by name
+        clips = index.clips if isinstance(index, VideoTestDataset) else list_clips(cfg, stores)
+        info = data_info(clips, paths, int(cfg.get("num_frame", 1)))
     log.info("dalisr: %s (%s, %d items) is read by index from %s, as the video model's validation reads it",
-             origin, cfg.type, len(index), stores["lq"].describe())
+             origin, dataset_opt["type"], len(index), stores["lq"].describe())
     return IndexedVideoVal(dataset_opt, index, stores, info, bool(dataset_opt.get("cache_data", False)))
