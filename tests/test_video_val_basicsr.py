@@ -34,6 +34,7 @@ from dalisr.errors import DalisrError  # noqa: E402
 from dalisr.integrations.basicsr import BasicsrLauncher, run_training  # noqa: E402
 from dalisr.integrations.basicsr_compat import import_basicsr  # noqa: E402
 from dalisr.integrations.basicsr_video_val import IndexedVideoVal, indexed_video_val  # noqa: E402
+from dalisr.prep.convert import convert_lmdb  # noqa: E402
 from tests.test_video_recurrent import SEQUENCES, vimeo  # noqa: E402,F401 - the fixture is used by name
 from tests.video_clips import CLIP_LENGTHS, make_clips, val_options  # noqa: E402
 
@@ -145,6 +146,18 @@ def test_items_equal_basicsrs_dataset(clips, dtype, backend, cache):
             item["lq"].unsqueeze_(0)  # what the models do to an item: must not reach the next read
     with pytest.raises(IndexError):
         ours[len(ours)]
+
+
+def test_raw_codec_lmdb_serves_the_same_items(clips, tmp_path):
+    """LMDBs converted to raw pixels (``dalisr convert``): read without decoding, the same tensors."""
+    for role in ("GT", "BIx4"):
+        convert_lmdb(clips / f"{role}.lmdb", tmp_path / f"{role}.lmdb", "raw")
+    o = val_options(clips, "VideoRecurrentTestDataset", num_frame=-1, dataroot_gt=str(tmp_path / "GT.lmdb"),
+                    dataroot_lq=str(tmp_path / "BIx4.lmdb"), io_backend={"type": "lmdb"})
+    ours, theirs = indexed_video_val(o, "test"), VideoRecurrentTestDataset(val_options(clips, num_frame=-1))
+    assert ours.raw == {"gt": True, "lq": True}
+    for i in range(len(theirs)):
+        equal_items(ours[i], theirs[i])
 
 
 def test_memcached_serves_the_same_items(clips, memcached):

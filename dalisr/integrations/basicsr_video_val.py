@@ -41,7 +41,8 @@ from ..datasets.video_val import VideoRecurrentTestDataset, VideoTestDataset
 from ..datasets.vimeo90k import Vimeo90KDataset
 from ..errors import DalisrError
 from ..formats.codec import decode_image
-from ..formats.raw import as_color, is_raw, raw_pixels
+from ..formats.meta_info import RAW
+from ..formats.raw import as_color, raw_pixels
 from ..storage import Store
 
 if TYPE_CHECKING:
@@ -55,16 +56,17 @@ INDEXED_TYPES = ("VideoTestDataset", "VideoRecurrentTestDataset", "VideoTestVime
 VIMEO_TEST = "VideoTestVimeo90KDataset"
 
 
-def read_frame(store: Store, key: str) -> torch.Tensor:
+def read_frame(store: Store, key: str, raw: bool = False) -> torch.Tensor:
     """One stored frame as BasicSR's ``read_img_seq`` makes it: RGB, C x H x W, float32 in [0, 1].
 
     The same operations in the same order as BasicSR's ``imfrombytes(float32=True)``
-    and ``img2tensor``, so the values are identical (a raw-codec LMDB value skips the decoding).
+    and ``img2tensor``, so the values are identical. ``raw``: the store holds raw-codec
+    values (``store.codec()``), whose pixels need no decoding.
     """
     import torch
 
     buf = store.get(key)
-    bgr = as_color(raw_pixels(buf, key, store.describe())) if is_raw(buf) else decode_image(buf, key, store.describe())
+    bgr = as_color(raw_pixels(buf, key, store.describe())) if raw else decode_image(buf, key, store.describe())
     img = bgr.astype(np.float32) / 255.0
     return torch.from_numpy(np.ascontiguousarray(img[:, :, ::-1].transpose(2, 0, 1)))
 
@@ -116,6 +118,7 @@ class IndexedVideoVal:
         self.index = index
         self.stores = stores
         self.data_info = info
+        self.raw = {role: store.codec() == RAW for role, store in stores.items()}
         self.cache: dict[tuple[str, str], torch.Tensor] | None = {} if cache else None
 
     def __len__(self) -> int:
@@ -129,7 +132,7 @@ class IndexedVideoVal:
         for key in keys:
             frame = None if self.cache is None else self.cache.get((role, key))
             if frame is None:
-                frame = read_frame(self.stores[role], key)
+                frame = read_frame(self.stores[role], key, self.raw[role])
                 if self.cache is not None:
                     self.cache[(role, key)] = frame
             frames.append(frame)
