@@ -1,8 +1,6 @@
 """VideoTestDataset and VideoRecurrentTestDataset on clips made from the sample photos.
 
-Two clips of the sample set's GT sub-images and their x4 LQ (clip ``a``: 5
-frames, ``b``: 3, every frame a different photo crop), as folders of clip
-folders and as LMDBs made by ``dalisr create-lmdb --dataset reds``. Batches
+The clips of tests/video_clips.py, as folders of clip folders and as LMDBs. Batches
 are checked frame by frame against BasicSR's read_img_seq (cv2.imread,
 RGB, CHW, /255) and its frame-index rules.
 """
@@ -13,38 +11,23 @@ import ast
 import importlib.util
 import logging
 import os
-import shutil
 
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
 from dalisr import DalisrError, build_dataloader
-from dalisr.cli import main
 from dalisr.config import load_dataset_options
 from dalisr.datasets import build_dataset
 from dalisr.datasets.video_val import PADDINGS, frame_indices
 from tests import reference as ref
-
-CLIP_LENGTHS = {"a": 5, "b": 3}
+from tests.video_clips import CLIP_LENGTHS, make_clips, val_options
 
 
 @pytest.fixture(scope="module")
 def clips(sample_set, tmp_path_factory):
     root = tmp_path_factory.mktemp("vid")
-    names = sorted(os.listdir(sample_set.gt_folder))
-    at = 0
-    for clip, n in CLIP_LENGTHS.items():
-        for f in range(n):
-            for role, src in (("GT", sample_set.gt_folder), ("BIx4", sample_set.lq_folder(4))):
-                os.makedirs(root / role / clip, exist_ok=True)
-                shutil.copy(os.path.join(src, names[at]), root / role / clip / f"{f:08d}.png")
-            at += 1
-    for role in ("GT", "BIx4"):
-        result = CliRunner().invoke(main, ["create-lmdb", str(root / role), str(root / f"{role}.lmdb"),
-                                           "--dataset", "reds", "-j", "1"], catch_exceptions=False)
-        assert result.exit_code == 0, result.output
+    make_clips(sample_set, root)
     return root
 
 
@@ -58,13 +41,7 @@ def same(actual, expected) -> None:
     np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-6)
 
 
-def opt(root, dtype="VideoTestDataset", backend="disk", **extra):
-    suffix = ".lmdb" if backend == "lmdb" else ""
-    o = {"name": "Vid4", "type": dtype, "dataroot_gt": str(root / "GT") + suffix,
-         "dataroot_lq": str(root / "BIx4") + suffix, "io_backend": {"type": backend}, "cache_data": True,
-         "num_frame": 3, "padding": "reflection_circle", "scale": 4, "phase": "val", "num_worker_per_gpu": 1}
-    o.update(extra)
-    return o
+opt = val_options
 
 
 def run(o) -> list[dict]:

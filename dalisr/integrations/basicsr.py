@@ -29,6 +29,7 @@ from ..loader.dali_loader import DaliLoader
 from .basicsr_adapters import DalisrBatches, DalisrDataset, DalisrPrefetcher, EpochSetter
 from .basicsr_compat import SUPPORTED, import_basicsr
 from .basicsr_resume import LOADER_STATES_KEY, load_resume_state, save_with_loader_states
+from .basicsr_video_val import INDEXED_TYPES, IndexedVideoVal, indexed_video_val
 
 log = logging.getLogger("basicsr.dalisr")
 
@@ -69,6 +70,7 @@ class BasicsrLauncher:
         self.resume_state: dict | None = None
         self.train: DalisrBatches | None = None
         self.loaders: list[DaliLoader] = []
+        self.indexed: list[IndexedVideoVal] = []
 
     # -- stand-ins, in the order train_pipeline calls them --------------------
     def load_resume_state(self, opt: dict) -> dict | None:
@@ -81,9 +83,13 @@ class BasicsrLauncher:
         if not uses_dalisr(dataset_opt, where):
             return self.originals["build_dataset"](dataset_opt)
         if dataset_opt.get("phase") != "train" and self._validates_by_index():
+            indexed = self._indexed_val(dataset_opt, where)
+            if indexed is not None:
+                return indexed
             log.warning("dalisr: datasets.%s is loaded by BasicSR's own loader: %s validates by indexing its val "
-                        "dataset (dataset[i], data_info), not by iterating a loader", self._section_name(dataset_opt),
-                        self.opt["model_type"])
+                        "dataset (dataset[i], data_info), which dalisr serves for %s, not for %s",
+                        self._section_name(dataset_opt), self.opt["model_type"], " and ".join(INDEXED_TYPES),
+                        dataset_opt.get("type"))
             return self.originals["build_dataset"](dataset_opt)
         return self._dalisr_dataset(dataset_opt)
 
@@ -119,6 +125,8 @@ class BasicsrLauncher:
     def close(self) -> None:
         for loader in self.loaders:
             loader.close()
+        for val_set in self.indexed:
+            val_set.close()
 
     # -- internals --------------------------------------------------------------
     def _section_name(self, dataset_opt: Mapping) -> str:
@@ -128,7 +136,8 @@ class BasicsrLauncher:
         return str(dataset_opt.get("phase", "train"))
 
     def _validates_by_index(self) -> bool:
-        """BasicSR's video models (VideoBaseModel and subclasses) read val samples as ``dataset[i]``."""
+        """BasicSR's video models (VideoBaseModel and subclasses) read val samples as ``dataset[i]``: dalisr gives
+        them an :class:`IndexedVideoVal` for the types it indexes, else BasicSR's own dataset."""
         from basicsr.models.video_base_model import VideoBaseModel
         from basicsr.utils.registry import MODEL_REGISTRY
 
@@ -137,6 +146,17 @@ class BasicsrLauncher:
             return False  # BasicSR's build_model will say so
         model_class = MODEL_REGISTRY.get(name)
         return isinstance(model_class, type) and issubclass(model_class, VideoBaseModel)
+
+    def _indexed_val(self, dataset_opt: dict, where: str) -> IndexedVideoVal | None:
+        """The val set a video model indexes, read through dalisr's stores (None: a type dalisr does not index)."""
+        try:
+            indexed = indexed_video_val(dataset_opt, where)
+        except DalisrError as err:
+            raise DalisrError(f"{err}. Or set 'dalisr: false' in datasets.{self._section_name(dataset_opt)} of "
+                              f"{self.options_file} to load that section with BasicSR's own loader") from None
+        if indexed is not None:
+            self.indexed.append(indexed)
+        return indexed
 
     def _device(self) -> str:
         import torch
