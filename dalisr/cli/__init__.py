@@ -10,7 +10,7 @@ import click
 from .. import __version__
 
 # command modules, each with a `register(group)` function
-COMMAND_MODULES = ("sample", "preview", "prep", "profile", "convert", "train")
+COMMAND_MODULES = ("sample", "preview", "prep", "profile", "convert", "train", "run")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
