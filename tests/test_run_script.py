@@ -17,7 +17,7 @@ import yaml
 if importlib.util.find_spec("basicsr") is None:
     pytest.skip("basicsr is not installed (pip install -e '.[basicsr]')", allow_module_level=True)
 
-from tests.repos.toyhat import make_toyhat  # noqa: E402
+from tests.repos.toyhat import toyhat_with_data  # noqa: E402
 from tests.test_basicsr_launcher import OPTIONS, reference_batches  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,10 +63,7 @@ def run(repo, basicsr_path, *args) -> tuple[subprocess.CompletedProcess, list[di
 def repo(tmp_path, sample_set, monkeypatch):
     """The repository, with datasets/sample -> the sample set; the working directory (as for the options'
     relative data paths)."""
-    root = tmp_path / "repo"
-    make_toyhat(str(root))
-    os.makedirs(root / "datasets")
-    os.symlink(sample_set.root, root / "datasets" / "sample")
+    root = toyhat_with_data(tmp_path / "repo", sample_set)
     monkeypatch.chdir(root)
     return root
 
@@ -98,3 +95,60 @@ def test_repository_script_trains_validates_and_resumes_mid_epoch(repo, basicsr_
     assert [r["iter"] for r in trained] == [4, 5]
     assert [r["paths"] for r in trained] == expected[3:5]
     assert len(set(expected[2] + trained[0]["paths"])) == 6  # the interrupted epoch: no sample twice
+
+
+REALESRGAN_SCRIPT = '''
+import json
+import os
+import os.path as osp
+
+import torch
+
+torch.nn.Module.cuda = lambda self, *args, **kwargs: self  # this test's CPU machine: RealESRNetModel calls .cuda()
+
+import realesrgan.archs  # noqa: E402,F401
+import realesrgan.data  # noqa: E402,F401
+import realesrgan.models  # noqa: E402,F401
+from basicsr.train import train_pipeline  # noqa: E402
+from realesrgan.models.realesrnet_model import RealESRNetModel  # noqa: E402
+
+optimize = RealESRNetModel.optimize_parameters
+
+
+def recorded(self, current_iter):
+    optimize(self, current_iter)
+    with open(os.environ["TOYHAT_RECORD"], "a") as f:
+        f.write(json.dumps({"iter": current_iter, "model": type(self).__module__ + "." + type(self).__name__}) + "\\n")
+
+
+RealESRNetModel.optimize_parameters = recorded
+
+if __name__ == "__main__":
+    train_pipeline(osp.abspath(osp.join(__file__, osp.pardir, osp.pardir)))
+'''
+
+
+@pytest.mark.skipif(importlib.util.find_spec("realesrgan") is None, reason="realesrgan is not installed")
+def test_realesrgan_script_trains_realesrgan_own_classes(repo):
+    """A script importing the realesrgan package, as realesrgan/train.py does: its RealESRNetModel trains, not
+    basicsr 1.4.2's RealESRNetModel_basicsr copy; its RealESRGANPairedDataset name stays served by dalisr."""
+    os.makedirs(repo / "realesrgan_run")
+    (repo / "realesrgan_run" / "train.py").write_text(REALESRGAN_SCRIPT)
+    with open(OPTIONS, encoding="utf-8") as f:
+        opt = yaml.safe_load(f)
+    opt.update(name="realesrnet_x4", model_type="RealESRNetModel", num_gpu=0, high_order_degradation=False)
+    opt["network_g"] = {"type": "RRDBNet", "num_in_ch": 3, "num_out_ch": 3, "num_feat": 8, "num_block": 1,
+                        "num_grow_ch": 4, "scale": 4}
+    opt["datasets"]["train"]["type"] = "RealESRGANPairedDataset"
+    del opt["datasets"]["val_2"]
+    opt["val"] = {"val_freq": 2, "save_img": False, "metrics": {"psnr": {"type": "calculate_psnr", "crop_border": 4}}}
+    opt["logger"].update(use_tb_logger=False, save_checkpoint_freq=2)
+    opt["train"].update(total_iter=2, ema_decay=0)
+    (repo / "r.yml").write_text(yaml.safe_dump(opt, sort_keys=False))
+    result, records = run(repo, None, "realesrgan_run/train.py", "-opt", "r.yml")
+    assert [(r["iter"], r["model"]) for r in records] == [
+        (1, "realesrgan.models.realesrnet_model.RealESRNetModel"),
+        (2, "realesrgan.models.realesrnet_model.RealESRNetModel")]
+    assert "use name: RealESRNetModel_basicsr" not in result.stdout + result.stderr
+    assert ("dalisr: datasets.train (type RealESRGANPairedDataset) is served by dalisr (dalisr: true), not by the "
+            "class of that name that realesrgan registers") in result.stderr

@@ -161,3 +161,11 @@ def make_toyhat(root: str) -> str:
         with open(path, "w", encoding="utf-8") as f:
             f.write(text.lstrip("\n"))
     return root
+
+
+def toyhat_with_data(root, sample_set) -> str:
+    """The repository under ``root`` with datasets/sample -> the sample set (the options' relative data paths)."""
+    make_toyhat(str(root))
+    os.makedirs(os.path.join(root, "datasets"))
+    os.symlink(sample_set.root, os.path.join(root, "datasets", "sample"))
+    return root
