@@ -119,3 +119,25 @@ def test_basicsr_modules_still_hold_the_names_a_script_loop_imports():
 
         assert build_dataset == launcher.build_dataset and CPUPrefetcher == launcher.CPUPrefetcher
     assert {(m, n): getattr(importlib.import_module(m), n) for m, names in MODULE_NAMES for n in names} == originals
+
+
+def test_script_runs_as_python_would_also_under_torchrun(tmp_path):
+    """Each rank runs the script as `python SCRIPT ARGS` would: __main__, __file__, sys.argv, its folder first on
+    sys.path. (BasicSR's own init_dist needs CUDA, so a CPU test stops short of training under torchrun.)"""
+    from tests.conftest import free_port
+
+    folder = tmp_path / "repo" / "tool"
+    folder.mkdir(parents=True)
+    (folder / "train.py").write_text(
+        "import json, os, sys\n"
+        "out = os.path.join(os.path.dirname(os.path.abspath(__file__)), f\"seen{os.environ.get('RANK', '')}.json\")\n"
+        "json.dump({'name': __name__, 'file': __file__, 'argv': sys.argv, 'path0': sys.path[0]}, open(out, 'w'))\n")
+    args = ["tool/train.py", "-opt", "x.yml", "--launcher", "pytorch"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                    "127.0.0.1", "--master_port", str(free_port()), "-m", "dalisr", "run", *args],
+                   cwd=tmp_path / "repo", env=env, check=True, capture_output=True, timeout=300)
+    for rank in (0, 1):
+        seen = json.loads((folder / f"seen{rank}.json").read_text())
+        script = str(folder / "train.py")  # absolute, as python 3.9+ makes __main__'s __file__ (runpy: argv[0] too)
+        assert seen == {"name": "__main__", "file": script, "argv": [script, *args[1:]], "path0": str(folder)}

@@ -122,6 +122,6 @@ def run_script(script: str, args: Sequence[str]) -> None:
     with basicsr_train_bound_to(launcher, train_module, argv), basicsr_modules_bound_to(launcher), \
             script_context(script, args), registry_errors_explained():
         try:
-            runpy.run_path(script, run_name="__main__")
+            runpy.run_path(os.path.abspath(script), run_name="__main__")  # python 3.9+: __main__'s __file__ is absolute
         finally:
             launcher.close()
