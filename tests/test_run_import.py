@@ -57,6 +57,10 @@ def test_train_without_the_repository_names_the_class_and_both_ways_in(repo):
     assert "registry has no class named 'ToyHATModel'" in result.stderr
     assert "dalisr run path/to/train.py -opt X.yml" in result.stderr and "--import PKG" in result.stderr
     assert "Traceback" not in result.stderr
+    # the repository's own dataset type, unknown until its package is imported
+    result, _ = dalisr(repo, "train", "-opt", toy_options(repo / "b.yml", 1))
+    assert result.returncode == 1 and "'ToyPairedDataset' is not supported" in result.stderr
+    assert "dalisr run path/to/train.py or dalisr train --import PKG" in result.stderr
 
 
 def test_train_import_brings_the_repository_classes_in(repo):

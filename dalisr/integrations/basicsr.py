@@ -160,7 +160,9 @@ class BasicsrLauncher:
                                        seed=opt["manual_seed"], origin=where)
         except DalisrError as err:
             raise DalisrError(f"{err}. Or set 'dalisr: false' in datasets.{section} of {self.options_file} to load "
-                              "that section with BasicSR's own loader") from None
+                              "that section with BasicSR's own loader (a type a repository defines stays on its "
+                              "loader by itself once its package is imported: dalisr run path/to/train.py or "
+                              "dalisr train --import PKG)") from None
         self.loaders.append(loader)
         length = len(loader.dataset)
         if train:
