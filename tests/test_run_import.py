@@ -3,6 +3,7 @@ not: a registry miss, `dalisr: true` on a repository's own dataset type, an unsu
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import os
@@ -145,3 +146,29 @@ def test_script_runs_as_python_would_also_under_torchrun(tmp_path):
         seen = json.loads((folder / f"seen{rank}.json").read_text())
         script = str(folder / "train.py")  # absolute, as python 3.9+ makes __main__'s __file__ (runpy: argv[0] too)
         assert seen == {"name": "__main__", "file": script, "argv": [script, *args[1:]], "path0": str(folder)}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("realesrgan") is None, reason="realesrgan is not installed")
+def test_served_same_name_type_keeps_the_repository_class_semantics(sample_set, monkeypatch):
+    """Real-ESRGAN registers its own RealESRGANDataset (HAT a copy of it); dalisr keeps serving that type. Its
+    batches carry what the repository's class hands its model, per sample: the same keys, shapes and dtypes."""
+    import torch
+
+    import_basicsr()
+    from realesrgan.data.realesrgan_dataset import RealESRGANDataset
+
+    from dalisr import build_dataloader
+
+    pipelines = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pipelines")
+    opt = yaml.safe_load(open(os.path.join(pipelines, "realesrnet_x4plus_sample.yml"), encoding="utf-8"))
+    section = dict(opt["datasets"]["train"], phase="train", scale=4,
+                   dataroot_gt=sample_set.root + "/DIV2K_train_HR_sub.lmdb", meta_info=None)
+    theirs = RealESRGANDataset(copy.deepcopy(section))[0]  # it pops io_backend.type
+    with build_dataloader(dict(section, batch_size_per_gpu=2), device="cpu", seed=0) as loader:
+        ours = next(iter(loader))
+    assert set(ours) == set(theirs)
+    for key, value in theirs.items():
+        if isinstance(value, torch.Tensor):
+            assert (tuple(ours[key].shape[1:]), ours[key].dtype) == (tuple(value.shape), value.dtype), key
+        else:
+            assert isinstance(ours[key][0], type(value)), key
