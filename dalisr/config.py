@@ -56,7 +56,6 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "SingleImageDataset": ("dataroot_lq", "io_backend"),
     "VideoTestDataset": ("dataroot_gt", "dataroot_lq", "io_backend", "scale", "num_frame"),
     "VideoRecurrentTestDataset": ("dataroot_gt", "dataroot_lq", "io_backend", "scale"),
-
     "RealESRGANDataset": ("dataroot_gt", "io_backend", "kernel_list", "kernel_prob", "blur_sigma", "betag_range",
                           "betap_range", "sinc_prob", "kernel_list2", "kernel_prob2", "blur_sigma2", "betag_range2",
                           "betap_range2", "sinc_prob2", "final_sinc_prob"),
@@ -73,7 +72,6 @@ REQUIRED_FOR_TRAIN: dict[str, tuple[str, ...]] = {
     "SingleImageDataset": (),  # BasicSR never crops it: whole LQ images
     "VideoTestDataset": (),
     "VideoRecurrentTestDataset": (),
-
     "RealESRGANDataset": (),  # its crop is the fixed 400 crop-or-pad; gt_size is the model's
 }
 # types that read every frame whatever num_frame says (BasicSR's options write `num_frame: -1` for them)
@@ -175,10 +173,8 @@ def load_dataset_options(opt: Mapping | str | os.PathLike, section: str | None =
         data = dict(data)
     if implied_phase and "phase" not in data:
         data["phase"] = implied_phase
-    if "scale" not in data and isinstance(opt, (str, os.PathLike)):
-        full = _read_yaml(os.fspath(opt))
-        if isinstance(full, Mapping) and isinstance(full.get("scale"), int):
-            data["scale"] = full["scale"]  # BasicSR copies the top-level scale into each dataset
+    if "scale" not in data and isinstance(top.get("scale"), int):
+        data["scale"] = top["scale"]  # BasicSR copies the top-level scale into each dataset
     cfg = DatasetConfig(data, origin, top=top)
     _check(cfg)
     return cfg
@@ -267,3 +263,19 @@ def _check_backend(cfg: DatasetConfig) -> None:
                 f"{cfg.where(key)} is '{root}' but io_backend.type is lmdb, which needs a folder ending in .lmdb "
                 "(BasicSR's rule). Fix: point it at the .lmdb folder or set io_backend.type: disk"
             )
+
+
+def is_options_file(path: str) -> bool:
+    """Whether ``path`` names a YAML options file (rather than a data folder or file)."""
+    return path.endswith((".yml", ".yaml")) and os.path.isfile(path)
+
+
+def data_roots(config: str, section: str | None = None) -> list[str]:
+    """The ``dataroot_*`` folders of a dataset config (BasicSR YAML), for warming what it reads."""
+    cfg = load_dataset_options(config, section=section)
+    kind = cfg.io_backend.get("type", "disk")
+    if kind == "memcached":
+        raise DalisrError(f"{cfg.origin} reads from memcached: there is no local file to warm. "
+                          "Fix: warm the cluster with `dalisr memcached-load`, or pass the data folders")
+    # relative roots are relative to where training starts, as in BasicSR
+    return [cfg.opt[k] for k in ("dataroot_gt", "dataroot_lq") if cfg.opt.get(k)]

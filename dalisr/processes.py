@@ -1,9 +1,12 @@
-"""Facts about other processes that several parts need: is a pid alive, how did a process end."""
+"""Facts about processes that several stages need: is a pid alive, how did a process end, and a worker's
+watch on its parent."""
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 
 
 def pid_alive(pid: int) -> bool:
@@ -27,3 +30,18 @@ def describe_exit(exitcode: int | None) -> str:
         except ValueError:
             return f"killed by signal {-exitcode}"
     return f"exit status {exitcode}"
+
+
+def exit_with_parent(parent_pid: int, interval: float = 1.0) -> None:
+    """In a worker process: exit as soon as ``parent_pid`` is gone (even if it was SIGKILLed).
+
+    A daemon thread polls the parent pid; once the worker has been re-parented
+    it exits without cleanup, so an out-of-memory kill of the trainer does not
+    leave DALI workers running forever.
+    """
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="dalisr-parent-watch", daemon=True).start()

@@ -99,3 +99,15 @@ def sample_draws(seed: int, epoch: int, position: int, count: int = 2) -> tuple[
     fractions = rng.random(count, dtype=np.float32)
     flips = (rng.random(3) < 0.5).astype(np.int32)
     return fractions, flips
+
+
+def window_anchor(fractions: np.ndarray, height: int, width: int, patch: int) -> tuple[int, int]:
+    """Top-left ``(top, left)`` of a ``patch`` square: ``min(floor(f * (n - patch + 1)), n - patch)``.
+
+    Computed in float32 as ``graph.ops.crop_anchor`` computes it inside DALI, so
+    both paths choose the same window for the same draws.
+    """
+    room_h, room_w = np.float32(height - patch + 1), np.float32(width - patch + 1)
+    top = min(np.floor(np.float32(fractions[0]) * room_h), room_h - np.float32(1))
+    left = min(np.floor(np.float32(fractions[1]) * room_w), room_w - np.float32(1))
+    return int(top), int(left)

@@ -47,17 +47,20 @@ def test_device_choice():
 
 def test_thread_defaults_follow_who_decodes(sample_set, monkeypatch):
     from dalisr.datasets import build_dataset
-    from dalisr.loader.build import workers_decode
+    from dalisr.sources.choose import first_value_is_png, workers_decode_png
 
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     # measured on 2 cores: one worker per core, one DALI thread where the workers decode (BENCHMARKS.md)
-    assert runtime_options(_cfg(), "cpu", 8, workers_decode=True).num_threads == 1
-    assert runtime_options(_cfg(), "cpu", 8, workers_decode=True).py_num_workers == 2
-    assert runtime_options(_cfg(), "cpu", 8, workers_decode=False).num_threads == 2
-    assert runtime_options(_cfg(num_worker_per_gpu=1), "cpu", 8, workers_decode=True).num_threads == 2
-    assert runtime_options(_cfg(num_threads=3), "cpu", 8, workers_decode=True).num_threads == 3
+    assert runtime_options(_cfg(), "cpu", 8, png_values=True, train_crop=True).num_threads == 1
+    assert runtime_options(_cfg(), "cpu", 8, png_values=True, train_crop=True).py_num_workers == 2
+    assert runtime_options(_cfg(), "cpu", 8, png_values=False, train_crop=True).num_threads == 2
+    assert runtime_options(_cfg(), "cpu", 8, png_values=True, train_crop=False).num_threads == 2
+    assert runtime_options(_cfg(num_worker_per_gpu=1), "cpu", 8, png_values=True, train_crop=True).num_threads == 2
+    assert runtime_options(_cfg(num_threads=3), "cpu", 8, png_values=True, train_crop=True).num_threads == 3
+    # the pipeline asks the same function with the threads chosen: the workers still decode
+    assert workers_decode_png(True, True, workers=2, threads=1, cores=2)
+    assert not workers_decode_png(True, True, workers=1, threads=2, cores=2)
+    assert workers_decode_png(True, True, workers=1, threads=1, cores=2)
     lmdb = {"type": "PairedImageDataset", "dataroot_gt": sample_set.gt_lmdb, "dataroot_lq": sample_set.lq_lmdb(4),
             "io_backend": {"type": "lmdb"}, "gt_size": 64, "scale": 4}
-    for extra, expected in (({"phase": "train"}, True), ({"phase": "val"}, False)):
-        cfg = load_dataset_options({**lmdb, **extra})
-        assert workers_decode(cfg, *build_dataset(cfg)) is expected
+    assert first_value_is_png(*build_dataset(load_dataset_options({**lmdb, "phase": "train"})))

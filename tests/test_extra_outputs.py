@@ -27,8 +27,7 @@ def test_extra_outputs_reach_the_batch_as_the_dataset_drew_them(sample_set):
                                 "dataroot_lq": sample_set.lq_lmdb(4), "io_backend": {"type": "lmdb"},
                                 "gt_size": 64, "scale": 4})
     paired, stores = build_paired(cfg)
-    dataset = TaggedPairs.__new__(TaggedPairs)  # the same index, whatever it holds inside
-    dataset.__dict__.update(paired.__dict__)
+    dataset = TaggedPairs(paired.samples)  # the same samples, with the extra outputs
     plan = EpochPlan(num_samples=len(dataset), batch_size=4, seed=9)
     loader = DaliLoader(dataset, stores, plan, GraphSpec(gt_size=64, scale=4, use_hflip=True),
                         RuntimeOptions(batch_size=4, num_threads=1, py_num_workers=1))

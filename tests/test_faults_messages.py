@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 
+import numpy as np
 import pytest
 
 from dalisr import build_dataloader
@@ -61,8 +62,7 @@ def test_gt_size_too_large_for_every_image_points_at_gt_size(sample_set):
 def test_skip_warning_for_a_corrupt_value_says_how_to_fix_it(sample_set, tmp_path):
     from dalisr.config import load_dataset_options
     from dalisr.datasets import build_dataset
-    from dalisr.sampling import EpochPlan
-    from dalisr.sources.base import SampleSource
+    from dalisr.sources.encoded import EncodedReader
 
     gt = tmp_path / "gt"
     gt.mkdir()
@@ -72,9 +72,9 @@ def test_skip_warning_for_a_corrupt_value_says_how_to_fix_it(sample_set, tmp_pat
     opt = {"type": "PairedImageDataset", "dataroot_gt": str(gt), "dataroot_lq": sample_set.lq_folder(4),
            "io_backend": {"type": "disk"}, "gt_size": 64, "scale": 4, "batch_size_per_gpu": 2, "on_error": "skip"}
     index, stores = build_dataset(load_dataset_options(opt))
-    source = SampleSource(index, stores, EpochPlan(len(index), 2, seed=0), on_error="skip")
+    reader = EncodedReader(stores, index.roles, check_intact=True)  # what a source reads with under on_error: skip
     with pytest.raises(DalisrError, match=r"truncated or corrupt .*Fix: re-create it"):
-        source._load(0, 0, 0)
+        reader.load(index.keys_for(0, None), np.zeros(2, np.float32), np.zeros(3, np.int32))
 
 
 def test_memcached_warning_names_an_error_without_text(sample_set, caplog):
@@ -101,3 +101,24 @@ def test_memcached_warning_names_an_error_without_text(sample_set, caplog):
     listener.close()
     message = next(r.getMessage() for r in caplog.records if "not answering" in r.getMessage())
     assert "()" not in message and "Error" in message
+
+
+@pytest.mark.parametrize("backend", ["lmdb", "disk"])
+def test_a_wrong_scale_is_blamed_on_scale_for_every_backend(sample_set, backend):
+    """scale: 2 on x4 data with a gt_size that no x2 patch fits: the message names scale, not gt_size."""
+    from dalisr import build_dataloader
+
+    roots = ((sample_set.gt_lmdb, sample_set.lq_lmdb(4)) if backend == "lmdb"
+             else (sample_set.gt_folder, sample_set.lq_folder(4)))
+    opt = {"type": "PairedImageDataset", "dataroot_gt": roots[0], "dataroot_lq": roots[1],
+           "io_backend": {"type": backend}, "gt_size": 400, "scale": 2, "batch_size_per_gpu": 2,
+           "num_worker_per_gpu": 1, "phase": "train"}
+    with pytest.raises(DalisrError) as err:
+        loader = build_dataloader(opt, device="cpu")
+        try:
+            next(iter(loader))
+        finally:
+            loader.close()
+    text = str(err.value)
+    assert "Scale mismatches" in text and "is not 2x" in text and "the data's factor is 4" in text, text
+    assert "correct scale" in text and "gt_size" not in text, text

@@ -9,7 +9,12 @@ import pytest
 
 from dalisr import DalisrError
 from dalisr.config import load_dataset_options
-from dalisr.datasets.paired import paired_index
+from dalisr.datasets.paired import paired_dataset
+
+
+def paired_index(cfg):
+    """The samples of a paired dataset as objects."""
+    return paired_dataset(cfg).samples
 
 
 def _cfg(gt, lq, backend="disk", **extra):

@@ -14,8 +14,7 @@ from dalisr.formats.codec import header_shape
 from dalisr.formats.jp2 import encode_jp2, is_jp2, read_jp2_shape
 from dalisr.formats.meta_info import MetaEntry, entries_codec, parse_line, read_meta_info
 from dalisr.prep.convert import convert_lmdb
-from dalisr.sources.base import check_sizes
-from dalisr.sources.windows import PatchSource
+from dalisr.sources.encoded import check_sizes
 from dalisr.storage import LmdbStore
 
 
@@ -94,7 +93,7 @@ def _opt(gt, lq, **extra):
 def _batches(opt):
     loader = build_dataloader(opt, device="cpu", seed=3)
     out = list(loader)
-    source = loader._pipe.dalisr_source
+    source = loader.source
     loader.close()
     return out, source
 
@@ -104,7 +103,7 @@ def test_jp2_batches_equal_png_batches(jp2_set, sample_set, phase):
     extra = {"phase": phase} if phase == "train" else {"phase": "val", "batch_size_per_gpu": 1, "use_rot": False}
     got, source = _batches(_opt(jp2_set[0], jp2_set[2], **extra))
     expected, _ = _batches(_opt(sample_set.gt_lmdb, sample_set.lq_lmdb(4), **extra))
-    assert not isinstance(source, PatchSource)  # encoded values go to DALI's decoder (nvJPEG2000 on a GPU)
+    assert not source.emits_pixels  # encoded values go to DALI's decoder (nvJPEG2000 on a GPU)
     assert len(got) == len(expected) > 0
     for a, b in zip(got, expected):
         assert a["gt_path"] == b["gt_path"]

@@ -23,7 +23,7 @@ from dalisr.formats.png_rows import read_parts, row_decoder_built
 from dalisr.formats.png_seek import CHUNK, ROWS_PER_SEGMENT, encode_png_seek, is_png_seek, parse_index
 from dalisr.prep.convert import convert_lmdb
 from dalisr.prep.sample_images import load_photo
-from dalisr.sources.windows import decode_png_window
+from dalisr.sources.window_decode import decode_png_window
 from dalisr.storage import LmdbStore
 
 RNG = np.random.default_rng(15)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from dalisr import DalisrError
-from dalisr.sources.windows import png_window
+from dalisr.sources.window_decode import decode_png_window
 
 RNG = np.random.default_rng(7)
 
@@ -53,7 +53,7 @@ def test_window_equals_opencv_decode_then_slice(name):
     full = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     h, w = full.shape[:2]
     for top, left, size in [(0, 0, 16), (h - 16, w - 16, 16), (5, 7, 20), (h // 2, 0, 12), (0, w - 9, 9)]:
-        win, decoded = png_window(data, top, left, size, size, "k", "here")
+        win, decoded = decode_png_window(data, top, left, size, size, "k", "here")[:2]
         expected = full[top:top + size, left:left + size, ::-1]  # RGB
         assert win.shape == (size, size, 3) and win.dtype == np.uint8 and win.flags.c_contiguous
         assert np.array_equal(win, expected), (name, top, left)
@@ -62,28 +62,26 @@ def test_window_equals_opencv_decode_then_slice(name):
 
 def test_fast_path_decodes_only_rows_down_to_the_window_and_columns_left_of_its_right_edge():
     data = cv2.imencode(".png", _photo_like(200, 50, 3))[1].tobytes()
-    _, decoded = png_window(data, 10, 0, 20, 20)
+    _, decoded = decode_png_window(data, 10, 0, 20, 20)[:2]
     assert decoded == 30 * 20 * 3
-    _, whole = png_window(data, 180, 30, 20, 20)
+    _, whole = decode_png_window(data, 180, 30, 20, 20)[:2]
     assert whole == 200 * 50 * 3
 
 
 def test_truncated_png_fails_even_when_the_window_is_intact():
     data = cv2.imencode(".png", _photo_like(120, 120, 3))[1].tobytes()
     with pytest.raises(DalisrError, match=r"key 'a.png' in disk store x does not decode as an image"):
-        png_window(data[: len(data) * 3 // 4], 0, 0, 16, 16, "a.png", "disk store x")
+        decode_png_window(data[: len(data) * 3 // 4], 0, 0, 16, 16, "a.png", "disk store x")[:2]
     with pytest.raises(DalisrError, match="leaves the image"):
-        png_window(data, 110, 0, 16, 16, "a.png", "disk store x")
+        decode_png_window(data, 110, 0, 16, 16, "a.png", "disk store x")[:2]
 
 
 def test_png_windows_are_chosen_only_where_the_workers_can_carry_the_decoding():
-    import os
+    from dalisr.sources.choose import workers_decode_png
 
-    from dalisr.graph.pipeline import RuntimeOptions, png_window_pays
+    def pays(workers, threads=2, png=True, crop=True, cores=2):
+        return workers_decode_png(png, crop, workers, threads, cores)
 
-    def pays(workers, threads=2, on=True):
-        return png_window_pays(RuntimeOptions(batch_size=4, num_threads=threads, py_num_workers=workers, png_window=on))
-
-    assert pays(8) and pays(1, threads=1)
-    assert not pays(0, threads=1) and not pays(8, on=False)
-    assert pays(1, threads=4) == ((os.cpu_count() or 1) == 1)
+    assert pays(8) and pays(1, threads=1) and pays(2, threads=None)
+    assert not pays(0, threads=1) and not pays(8, png=False) and not pays(8, crop=False)
+    assert not pays(1, threads=4) and pays(1, threads=4, cores=1) and not pays(1, threads=None)

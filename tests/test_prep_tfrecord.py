@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from dalisr import DalisrError
 from dalisr.cli import main
-from dalisr.prep.tfrecord import crc32c, iter_records, masked_crc32c, parse_example
+from dalisr.prep.tfrecord import crc32c, iter_raw_records, masked_crc32c, parse_example
 
 
 def run(*args):
@@ -172,7 +172,7 @@ def test_truncated_file_names_file_and_offset(tmp_path):
     assert "truncated" in result.output
     assert not (tmp_path / "out").exists()
     with pytest.raises(DalisrError, match=f"truncated at byte offset {len(first)}"):
-        list(iter_records(str(path)))
+        [raw.check() for raw in iter_raw_records(str(path))]
 
 
 def test_corrupt_data_fails_its_crc(tmp_path):

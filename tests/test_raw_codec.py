@@ -16,7 +16,7 @@ from dalisr.cli import main
 from dalisr.formats.meta_info import MetaEntry, entries_codec, parse_line, read_meta_info
 from dalisr.formats.raw import HEADER_SIZE, decode_raw, encode_raw, raw_pixels, read_raw_header
 from dalisr.prep.convert import convert_lmdb
-from dalisr.sources.windows import window_anchor
+from dalisr.sampling import window_anchor
 from dalisr.storage import LmdbStore
 
 
@@ -42,7 +42,7 @@ def _batches(opt, png_window=True, epochs=1):
     loader = build_dataloader(opt, device="cpu", seed=11)
     loader.runtime = dataclasses.replace(loader.runtime, png_window=png_window)
     out = [b for _ in range(epochs) for b in loader]
-    source = loader._pipe.dalisr_source
+    source = loader.source
     loader.close()
     return out, source
 
@@ -135,7 +135,7 @@ def test_raw_train_batches_equal_png_batches_bit_for_bit(raw_set, sample_set):
     png_dali, src_dali = _batches(_opt(sample_set.gt_lmdb, sample_set.lq_lmdb(4)), png_window=False)
     png_win, src_win = _batches(_opt(sample_set.gt_lmdb, sample_set.lq_lmdb(4)))
     raw, src_raw = _batches(_opt(*raw_set))
-    assert not src_dali.emits_pixels and src_win.codec == "png" and src_raw.codec == "raw"
+    assert not src_dali.emits_pixels and src_win.reader.codec == "png" and src_raw.reader.codec == "raw"
     assert len(raw) == len(png_dali) == 4
     for a, b, c in zip(raw, png_dali, png_win):
         assert a["gt_path"] == b["gt_path"] == c["gt_path"] and a["lq_path"] == b["lq_path"]
@@ -148,7 +148,7 @@ def test_raw_val_batches_equal_png_batches(raw_set, sample_set):
     o = {"phase": "val", "batch_size_per_gpu": 1, "use_hflip": False, "use_rot": False, "dataset_enlarge_ratio": 1}
     png, _ = _batches(_opt(sample_set.gt_lmdb, sample_set.lq_lmdb(4), **o))
     raw, source = _batches(_opt(*raw_set, **o))
-    assert source.codec == "raw" and not source.crop and len(raw) == len(png) == 8
+    assert source.reader.codec == "raw" and not source.reader.crop and len(raw) == len(png) == 8
     for a, b in zip(raw, png):
         assert a["gt"].shape == (1, 3, 480, 480) and a["lq"].shape == (1, 3, 120, 120)
         assert torch.equal(a["gt"], b["gt"]) and torch.equal(a["lq"], b["lq"])

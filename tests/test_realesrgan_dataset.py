@@ -20,10 +20,9 @@ from dalisr.degrade.kernels import KernelOptions, draw_kernels
 from dalisr.errors import DalisrError
 from dalisr.formats.codec import encode_png, encode_value, image_shape
 from dalisr.prep.lmdb_writer import LmdbWriter
-from dalisr.sampling import sample_draws
+from dalisr.sampling import sample_draws, window_anchor
 from dalisr.sources.base import extra_rng
 from dalisr.sources.crop_pad import crop_pad_plan, gather_unflipped, reflect_101
-from dalisr.sources.windows import window_anchor
 
 from . import reference as ref
 from .test_degrade_kernels import OPTIONS as KERNEL_OPTIONS

@@ -20,7 +20,7 @@ from dalisr.datasets.shared import PREFIX, SharedArrays, sweep_stale
 from dalisr.formats.meta_info import parse_line, read_meta_info, read_meta_table
 from dalisr.graph.pipeline import RuntimeOptions
 from dalisr.sampling import EpochPlan
-from dalisr.sources.base import SampleSource
+from dalisr.sources.choose import ReadOptions, make_source
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -102,7 +102,8 @@ def test_meta_table_keeps_the_line_errors(tmp_path, line, message):
 def test_worker_handle_carries_neither_index_nor_meta(sample_set):
     dataset, stores = build_dataset(load_dataset_options(opt(sample_set)))
     assert stores["gt"].meta()  # the store has read and cached its meta info ...
-    source = SampleSource(dataset, stores, EpochPlan(num_samples=len(dataset), batch_size=2))
+    source = make_source(dataset, stores, EpochPlan(num_samples=len(dataset), batch_size=2),
+                         ReadOptions(train=True, gt_size=64, scale=4))
     data = pickle.dumps(source)
     assert b"0001_s001" not in data  # ... but neither it nor the keys travel to a spawned worker
     copy = pickle.loads(data)

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from dalisr import build_dataloader
+from dalisr.sampling import window_anchor
 from dalisr.sources.base import key_rng
-from dalisr.sources.windows import window_anchor
 from tests.test_video_recurrent import vimeo, vimeo_opt  # noqa: F401 - fixture
 from tests.test_video_reds import make_frame, write_frames
 

@@ -27,7 +27,7 @@ def main() -> None:
 
     from dalisr.formats.inflate import BACKEND
     from dalisr.formats.png_seek import encode_png_seek
-    from dalisr.sources.windows import decode_png_window
+    from dalisr.sources.window_decode import decode_png_window
     from dalisr.storage import LmdbStore
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -7,14 +7,12 @@ import logging
 
 import click
 
-from .. import __version__
-
 # command modules, each with a `register(group)` function
-COMMAND_MODULES = ("sample", "preview", "prep", "profile", "convert", "train", "run")
+COMMAND_MODULES = ("sample", "preview", "prep", "stores", "profile", "convert", "train", "run")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.version_option(__version__, prog_name="dalisr")
+@click.version_option(package_name="dalisr", prog_name="dalisr")
 @click.option("-v", "--verbose", is_flag=True, help="Log what the library does (INFO level).")
 def main(verbose: bool) -> None:
     """dalisr: DALI input pipelines for super-resolution training (BasicSR-compatible).

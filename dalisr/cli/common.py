@@ -42,3 +42,20 @@ def user_errors(fn: Callable) -> Callable:
 def progress(total: int | None, desc: str, unit: str = "img", unit_scale: bool = False) -> tqdm:
     """A progress bar on stderr that stays quiet when stderr is not a terminal and nothing is long."""
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale, dynamic_ncols=True, leave=True)
+
+
+# -- options the data commands share ----------------------------------------------------------------------
+_WORKERS_HELP = "Processes working on images side by side (0 = one per CPU core; 1 = this process only)."
+
+
+def workers_option(default: int = 0):
+    return click.option("--workers", "-j", type=click.IntRange(min=0), default=default, show_default=True,
+                        help=_WORKERS_HELP)
+
+
+def level_option(name: str, default: int, what: str):
+    return click.option(name, type=click.IntRange(0, 9), default=default, show_default=True,
+                        help=f"PNG compression level 0-9 of {what}; larger: smaller files, slower.")
+
+
+OVERWRITE = click.option("--overwrite", is_flag=True, help="Replace the output if it already exists.")

@@ -39,12 +39,17 @@ class DatasetIndex:
     roles: dict[str, int] = {"gt": 1, "lq": 1}
     #: roles batched as T x C x H x W even when T is 1 (frame sequences); others are C x H x W when single
     sequences: frozenset[str] = frozenset()
-
     #: per-sample arrays the source emits after the frames (name -> numpy dtype), made by :meth:`extra_arrays`;
     #: they reach the batch under their names (e.g. Real-ESRGAN's kernels)
     extra_outputs: dict[str, str] = {}
     #: BasicSR's crop-or-pad: GT padded (reflect-101) up to this square and cut to it, after the flips
     crop_pad_size: int | None = None
+    #: the graph's image outputs where they are not the roles (the graph makes them: see :mod:`dalisr.contract`)
+    graph_images: tuple[str, ...] = ()
+    #: whether the extra outputs reach the batch (False: the graph consumes them)
+    extras_to_batch: bool = True
+    #: Real-ESRGAN's degradation, run by the graph (:class:`dalisr.degrade.options.DegradeOptions`), else None
+    degradation = None
 
     def __init__(self, samples: Sequence[Sample]) -> None:
         self.samples = list(samples)
@@ -118,20 +123,27 @@ def check_same_keys(gt: Iterable[str], lq: Iterable[str], gt_where: str, lq_wher
     )
 
 
+def check_scale(gt_hw: tuple[int, int], lq_hw: tuple[int, int], key: str, where: str, scale: int) -> None:
+    """GT exactly ``scale`` x LQ: checked before any size check, so a wrong ``scale`` is blamed, not gt_size."""
+    (gh, gw), (qh, qw) = gt_hw, lq_hw
+    if (gh, gw) != (qh * scale, qw * scale):
+        found = f" (the data's factor is {gh // qh})" if qh and gh % qh == 0 and gh // qh == gw // max(qw, 1) else ""
+        raise DalisrError(
+            f"Scale mismatches for key '{key}' in {where}: GT ({gh}, {gw}) is not {scale}x "
+            f"multiplication of LQ ({qh}, {qw}){found}. Fix: correct scale in the options or regenerate the LQ image"
+        )
+
+
 def check_pair_shapes(gt_hw: tuple[int, int], lq_hw: tuple[int, int], key: str, where: str, scale: int,
                       gt_size: int | None) -> None:
-    """BasicSR's paired_random_crop checks: GT exactly ``scale`` x LQ, LQ at least the patch.
+    """BasicSR's paired_random_crop checks: GT exactly ``scale`` x LQ (:func:`check_scale`), LQ at least the patch.
 
     Shared by the index (meta info shapes, before any pipeline starts) and the
     sources (PNG headers or decoded shapes, per sample).
     """
-    (gh, gw), (qh, qw) = gt_hw, lq_hw
-    if (gh, gw) != (qh * scale, qw * scale):
-        raise DalisrError(
-            f"Scale mismatches for key '{key}' in {where}: GT ({gh}, {gw}) is not {scale}x "
-            f"multiplication of LQ ({qh}, {qw}). Fix: regenerate the LQ image or correct scale"
-        )
+    check_scale(gt_hw, lq_hw, key, where, scale)
     if gt_size is not None:
+        qh, qw = lq_hw
         patch = gt_size // scale
         if qh < patch or qw < patch:
             raise DalisrError(

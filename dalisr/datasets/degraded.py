@@ -10,15 +10,17 @@ made, so a plain ``SRModel`` trains on it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..config import DatasetConfig
-from ..degrade.kernels import draw_kernels
+from ..degrade.kernels import KernelOptions, draw_kernels
 from ..degrade.options import DegradeOptions
 from ..degrade.params import sample_arrays, trim_kernel
 from ..errors import DalisrError
 from ..storage import Store
-from .realesrgan import RealESRGANDataset, build_realesrgan
+from .realesrgan import RealESRGANDataset, realesrgan_inputs
 
 DEGRADE_OUTPUTS = {"deg_ints": "int32", "deg_floats": "float32", "noise1": "float32", "noise2": "float32",
                    **{f"area_{axis}{k}": "float32" for k in (1, 2, 3) for axis in "hw"}}
@@ -29,21 +31,18 @@ class DegradedRealESRGANDataset(RealESRGANDataset):
 
     extra_outputs = {**RealESRGANDataset.extra_outputs, **DEGRADE_OUTPUTS}
 
-    degradation: DegradeOptions
+    extras_to_batch = False  # the kernels and draws are consumed by the graph
 
-    @classmethod
-    def from_base(cls, base: RealESRGANDataset, degradation: DegradeOptions) -> DegradedRealESRGANDataset:
-        """The same samples and kernel options as ``base``, plus the degradation."""
-        made = cls.__new__(cls)
-        made.__dict__.update(base.__dict__)
-        made.degradation = degradation
-        made.crop_pad_size = degradation.crop_pad_size
-        return made
+    def __init__(self, keys: Sequence[str], root: str | None, kernels: KernelOptions,
+                 degradation: DegradeOptions) -> None:
+        super().__init__(keys, root, kernels)
+        self.degradation = degradation
+        self.crop_pad_size = degradation.crop_pad_size
 
     @property
-    def graph_outputs(self) -> list[str]:
-        """The pipeline's outputs, in order (the extra arrays are consumed by the graph)."""
-        return ["gt", "lq", *(["gt_plain"] if self.degradation.gt_plain else []), "idx", "skipped"]
+    def graph_images(self) -> tuple[str, ...]:
+        """The degradation's outputs replace the role: GT (sharpened), LQ, optionally the plain GT."""
+        return ("gt", "lq", *(("gt_plain",) if self.degradation.gt_plain else ()))
 
     def extra_arrays(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         kernels = [trim_kernel(k) for k in draw_kernels(self.kernels, rng)]
@@ -65,5 +64,5 @@ def build_degraded(cfg: DatasetConfig) -> tuple[DegradedRealESRGANDataset, dict[
         raise DalisrError(f"{cfg.where('degradation')}: the degradation makes training pairs only (phase "
                           f"{cfg.phase}). Fix: validate on a PairedImageDataset")
     degradation = degradation_options(cfg)
-    base, stores = build_realesrgan(cfg)
-    return DegradedRealESRGANDataset.from_base(base, degradation), stores
+    keys, root, kernels, store = realesrgan_inputs(cfg)
+    return DegradedRealESRGANDataset(keys, root, kernels, degradation), {"gt": store}

@@ -18,7 +18,7 @@ from ..config import DatasetConfig
 from ..errors import DalisrError
 from ..formats.meta_info import MetaTable, read_meta_table
 from ..storage import LmdbStore, Store, open_store
-from .base import DatasetIndex, Sample, check_pair_shapes, check_same_keys, require_samples
+from .base import DatasetIndex, Sample, check_pair_shapes, check_same_keys, check_scale, require_samples
 from .keytable import KeyTable
 from .shared import collector_paused
 
@@ -196,12 +196,6 @@ def paired_dataset(cfg: DatasetConfig, stores: dict[str, Store] | None = None,
     return dataset
 
 
-def paired_index(cfg: DatasetConfig, stores: dict[str, Store] | None = None,
-                 listed: ListRule | None = None) -> list[Sample]:
-    """The samples of :func:`paired_dataset` as objects (for tests and small tools)."""
-    return paired_dataset(cfg, stores, listed).samples
-
-
 def _gt_size_fits_some(lq_shapes: list[tuple], scale: int, gt_size: int | None, where: str) -> None:
     """A ``gt_size`` larger than every image is said as such (pointing at gt_size), not as the first image to
     remove (the same check as on the ``faults`` branch, over distinct shapes)."""
@@ -224,10 +218,7 @@ def check_shapes(dataset: PairedDataset | Sequence[Sample], scale: int, gt_size:
     """
     if not isinstance(dataset, PairedDataset):  # Sample objects (other paired types)
         known = [s for s in dataset if s.shapes and s.shapes["gt"][0] is not None and s.shapes["lq"][0] is not None]
-        _gt_size_fits_some([s.shapes["lq"][0] for s in known], scale, gt_size, where)
-        for s in known:
-            (hg, wg, *_), (hl, wl, *_) = s.shapes["gt"][0], s.shapes["lq"][0]
-            check_pair_shapes((hg, wg), (hl, wl), s.keys["lq"][0], where, scale, gt_size)
+        _check_pairs([(s.shapes["gt"][0], s.shapes["lq"][0], s.keys["lq"][0]) for s in known], scale, gt_size, where)
         return
     if dataset._shapes is None:
         return
@@ -236,10 +227,18 @@ def check_shapes(dataset: PairedDataset | Sequence[Sample], scale: int, gt_size:
     distinct, first = np.unique(gt_kinds.astype(np.int64) * width + lq_kinds, return_index=True)
     pairs = [(gt_tails[p // width][0], lq_tails[p % width][0], at)
              for p, at in sorted(zip(distinct.tolist(), first.tolist()), key=lambda x: x[1])]
-    pairs = [(g, q, at) for g, q, at in pairs if g is not None and q is not None]
+    _check_pairs([(g, q, dataset.pair(at)[1]) for g, q, at in pairs if g is not None and q is not None], scale,
+                 gt_size, where)
+
+
+def _check_pairs(pairs: list[tuple[tuple, tuple, str]], scale: int, gt_size: int | None, where: str) -> None:
+    """(GT shape, LQ shape, LQ key) in sample order: first the scale of every pair (a wrong ``scale`` is said as
+    such), then whether ``gt_size`` fits some image, then each pair's patch size."""
+    for g, q, key in pairs:
+        check_scale((g[0], g[1]), (q[0], q[1]), key, where, scale)
     _gt_size_fits_some([q for _, q, _ in pairs], scale, gt_size, where)
-    for g, q, at in pairs:
-        check_pair_shapes((g[0], g[1]), (q[0], q[1]), dataset.pair(at)[1], where, scale, gt_size)
+    for g, q, key in pairs:
+        check_pair_shapes((g[0], g[1]), (q[0], q[1]), key, where, scale, gt_size)
 
 
 def build_paired(cfg: DatasetConfig) -> tuple[PairedDataset, dict[str, Store]]:

@@ -84,10 +84,16 @@ def realesrgan_index(cfg: DatasetConfig, store: Store) -> list[str]:
     return keys
 
 
-def build_realesrgan(cfg: DatasetConfig) -> tuple[RealESRGANDataset, dict[str, Store]]:
+def realesrgan_inputs(cfg: DatasetConfig) -> tuple[list[str], str | None, KernelOptions, Store]:
+    """What a RealESRGANDataset (or one that extends it) is built from: keys, ``gt_path`` root, kernels, store."""
     kernels = KernelOptions.from_options(cfg.opt, cfg.origin)
     store = open_store(cfg.io_backend, cfg["dataroot_gt"], "dataroot_gt")
     keys = realesrgan_index(cfg, store)
     require_samples(keys, f"{cfg.origin} ({store.describe()})")
     root = None if store.kind == "lmdb" else cfg["dataroot_gt"]
+    return keys, root, kernels, store
+
+
+def build_realesrgan(cfg: DatasetConfig) -> tuple[RealESRGANDataset, dict[str, Store]]:
+    keys, root, kernels, store = realesrgan_inputs(cfg)
     return RealESRGANDataset(keys, root, kernels), {"gt": store}

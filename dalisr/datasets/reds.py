@@ -38,8 +38,7 @@ def require_lmdb_keys(store: Store, keys: Iterable[str], source: str, limit: int
     """Every key the index will read must be in the LMDB's meta info: say which are not, up front."""
     if store.kind != "lmdb":
         return
-    table = getattr(store, "meta_table", None)
-    held = set(table().keys() if table is not None else store.keys())  # no need to sort them first
+    held = set(store.meta_table().keys())  # an LMDB's meta info: no need to sort the keys first
     missing = [k for k in keys if k not in held]
     if missing:
         raise DalisrError(

@@ -37,9 +37,6 @@ def shared_dirs() -> list[str]:
     return [d for d in dirs if d and os.path.isdir(d) and os.access(d, os.W_OK)]
 
 
-
-
-
 def sweep_stale(folder: str) -> None:
     """Remove files published by processes that no longer run (killed before they could clean up)."""
     try:

@@ -86,8 +86,9 @@ def paired_patches(lq_u8, gts: list, anchor, opts: DegradeOptions) -> tuple:
                          out_of_bounds_policy="error") for g in gts]
 
 
-def degraded_outputs(gt_u8, extras: tuple, opts: DegradeOptions, device: str = "cpu") -> list:
-    """From the GT square and the source's extra arrays to the batch tensors: gt, lq (, gt_plain), CHW float.
+def degraded_outputs(gt_u8, extras: tuple, opts: DegradeOptions, device: str = "cpu") -> dict:
+    """From the GT square and the source's extra arrays to the batch tensors by name: ``gt``, ``lq`` (and
+    ``gt_plain`` where asked), CHW float.
 
     ``extras``: kernel1, kernel2, sinc_kernel, then ``params.sample_arrays``'s ten arrays.
     """
@@ -105,4 +106,4 @@ def degraded_outputs(gt_u8, extras: tuple, opts: DegradeOptions, device: str = "
     lq, gts = paired_patches(lq, gts, anchor, opts)
     chw = [fn.transpose(g, perm=[2, 0, 1], output_layout="CHW") for g in gts]
     lq = fn.crop_mirror_normalize(lq, dtype=types.FLOAT, output_layout="CHW", mean=[0.0] * 3, std=[255.0] * 3)
-    return [chw[0], lq, *chw[1:]]
+    return {"gt": chw[0], "lq": lq, **({"gt_plain": chw[1]} if opts.gt_plain else {})}

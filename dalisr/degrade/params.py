@@ -149,7 +149,7 @@ def draw_sample(opts: DegradeOptions, rng: np.random.Generator, size: tuple[int,
 
     ``size`` is the GT's (h, w) (default: the crop-or-pad square).
     """
-    from ..sources.windows import window_anchor
+    from ..sampling import window_anchor
 
     h, w = size or (opts.crop_pad_size, opts.crop_pad_size)
     first = draw_stage(rng, opts.first)

@@ -88,8 +88,8 @@ def _source_name(source, src: dict[str, float] | None = None) -> str:
     """The path the samples took; for PNG windows, whether png-seek restart points were used (from the counters)."""
     if source is None:
         return "unknown"
-    if getattr(source, "emits_pixels", False):
-        if source.codec == "raw":
+    if source.emits_pixels:
+        if source.reader.codec == "raw":
             return "raw: windows sliced from the LMDB memory map in the workers, no decode"
         from ..formats.inflate import BACKEND
 

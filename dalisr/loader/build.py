@@ -13,6 +13,7 @@ from ..errors import DalisrError
 from ..graph.ops import GraphSpec
 from ..graph.pipeline import RuntimeOptions
 from ..sampling import EpochPlan
+from ..sources.choose import first_value_is_png, workers_decode_png
 from ..storage.page_cache import check_fits
 from ..storage.residency import check_resident, loader_files
 from .dali_loader import DaliLoader
@@ -64,34 +65,20 @@ def _device_id(device: str) -> int | None:
     return torch.cuda.current_device()
 
 
-def workers_decode(cfg: DatasetConfig, dataset, stores: dict) -> bool:
-    """Whether DALI's Python workers will decode PNG training crops (row-wise): nearly all the work, DALI's
-    own threads then only flip, normalise and collate. (Raw values cost the workers so little that DALI's
-    threads carry half the work: there they stay as many as the cores.)"""
-    from ..sources.windows import store_codec
-
-    codecs = {store_codec(store) for store in stores.values()}
-    if codecs != {"png"} or cfg.phase != "train" or not cfg.get("gt_size") or not len(dataset):
-        return False
-    import numpy as np
-
-    role = next(iter(dataset.roles))
-    key = dataset.keys_for(0, np.random.default_rng(0))[role][0]
-    return getattr(stores[role], "kind", "") == "lmdb" or key.lower().endswith(".png")
-
-
-def runtime_options(cfg: DatasetConfig, device: str, batch_size: int, workers_decode: bool = False) -> RuntimeOptions:
+def runtime_options(cfg: DatasetConfig, device: str, batch_size: int, png_values: bool = False,
+                    train_crop: bool = False) -> RuntimeOptions:
     """DALI's threads, workers and queues from BasicSR's loader options.
 
     Defaults measured on 2 cores (BENCHMARKS.md, "Large datasets"): one
-    worker per core, and where the workers decode PNG crops, half as many DALI
-    threads as cores (1 on 2 cores: 112 vs 88 samples/s, 4.8 vs 5.1 ms CPU a
-    sample); where DALI decodes, or for raw values, its threads need the cores.
+    worker per core, and where the workers decode PNG crops
+    (:func:`workers_decode_png`), half as many DALI threads as cores (1 on 2
+    cores: 112 vs 88 samples/s, 4.8 vs 5.1 ms CPU a sample); where DALI
+    decodes, or for raw values, its threads need the cores.
     """
     cores = os.cpu_count() or 2
     workers = cfg.get("num_worker_per_gpu", min(4, cores))
-    # fewer workers than cores cannot carry the decoding: then DALI decodes, on its threads (png_window_pays)
-    threads = max(1, min(4, cores // 2)) if workers_decode and workers >= cores else max(1, min(4, cores))
+    workers_decode = workers_decode_png(png_values, train_crop, workers, None, cores)
+    threads = max(1, min(4, cores // 2)) if workers_decode else max(1, min(4, cores))
     queue = 2
     if cfg.get("prefetch_mode") == "cpu":
         queue = max(1, cfg.get("num_prefetch_queue", 2))
@@ -138,11 +125,13 @@ def build_dataloader(opt: Mapping | str | os.PathLike, device: str = "auto", sha
                      shuffle=cfg.get("use_shuffle", train) if train else False,
                      enlarge_ratio=cfg.get("dataset_enlarge_ratio", 1) if train else 1,
                      last_batch=cfg.get("last_batch", "drop" if train else "pad"))
-    check_fits(s.path for s in stores.values() if getattr(s, "kind", "") == "lmdb")
+    check_fits(s.path for s in stores.values() if s.kind == "lmdb")
     check_resident(*loader_files(dataset, stores))
-    runtime = runtime_options(cfg, device, batch_size, workers_decode(cfg, dataset, stores))
-    loader = DaliLoader(dataset, stores, plan, graph_spec(cfg, device), runtime,
-                        origin=cfg.origin, on_error=cfg.get("on_error", "raise"))
+    spec = graph_spec(cfg, device)
+    png_values = first_value_is_png(dataset, stores)
+    runtime = runtime_options(cfg, device, batch_size, png_values, train_crop=bool(spec.train and spec.gt_size))
+    loader = DaliLoader(dataset, stores, plan, spec, runtime, origin=cfg.origin,
+                        on_error=cfg.get("on_error", "raise"), png_values=png_values)
     log.info("%s: %d samples, %d batches of %d per epoch on shard %d/%d, device %s", cfg.origin, len(dataset),
              len(loader), batch_size, shard_id, num_shards, device)
     return loader

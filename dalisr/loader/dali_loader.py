@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 from typing import Any
 
 import numpy as np
 
+from ..contract import SkipRecord
 from ..datasets.base import DatasetIndex
 from ..errors import DalisrError
 from ..graph.ops import GraphSpec
-from ..graph.pipeline import RuntimeOptions, build_pipeline, output_names
+from ..graph.pipeline import RuntimeOptions, build_pipeline
 from ..sampling import EpochPlan
 from ..sources.base import SampleSource, key_rng
+from ..sources.choose import ReadOptions, first_value_is_png, make_source, workers_decode_png
 from ..storage import Store
 from .lifecycle import shutdown_pipeline, track, untrack
 from .watchdog import WorkerWatchdog, started_processes
@@ -36,7 +37,7 @@ class DaliLoader:
 
     def __init__(self, dataset: DatasetIndex, stores: dict[str, Store], plan: EpochPlan, spec: GraphSpec,
                  runtime: RuntimeOptions, *, origin: str = "option dict", check_pairs: bool = True,
-                 on_error: str = "raise") -> None:
+                 on_error: str = "raise", png_values: bool | None = None) -> None:
         self.dataset = dataset
         self.stores = stores
         self.plan = plan
@@ -45,6 +46,8 @@ class DaliLoader:
         self.origin = origin
         self.check_pairs = check_pairs
         self.on_error = on_error
+        #: whether the values are PNG (None: peeked at the first pipeline start)
+        self.png_values = png_values
         #: samples replaced under ``on_error: skip``, and their keys; png-seek values whose restart index did not
         #: fit their data (each decoded from the top instead: right pixels, more work; re-create such an LMDB)
         self.stats: dict[str, Any] = {"skipped": 0, "skipped_samples": [], "png_seek_mismatches": 0}
@@ -55,6 +58,7 @@ class DaliLoader:
         self._pipe_at: tuple[int, int] | None = None  # (epoch, batch) the running pipeline delivers next
         self._indices: tuple[int, np.ndarray] | None = None
         self._watchdog: WorkerWatchdog | None = None
+        self._source: SampleSource | None = None
 
     # -- public API -----------------------------------------------------------
     def __len__(self) -> int:
@@ -69,9 +73,9 @@ class DaliLoader:
         return self.spec.device
 
     @property
-    def source(self) -> Any:
-        """The source the running pipeline reads through (None until the first batch starts it)."""
-        return getattr(self._pipe, "dalisr_source", None) if self._pipe is not None else None
+    def source(self) -> SampleSource | None:
+        """The source the last pipeline read through (None until the first batch starts one)."""
+        return self._source
 
     def worker_pids(self) -> list[int]:
         """Process ids of the running pipeline's DALI Python workers (empty until the first batch starts them)."""
@@ -176,9 +180,8 @@ class DaliLoader:
         self.close()
         from nvidia.dali.plugin.pytorch import DALIGenericIterator
 
-        source = SampleSource(self.dataset, self.stores, self.plan, start_epoch=self.epoch, skip_batches=self.batch,
-                              scale=self.spec.scale, gt_size=self.spec.gt_size if self.spec.train else None,
-                              check_pairs=self.check_pairs and self.spec.train, on_error=self.on_error)
+        source = make_source(self.dataset, self.stores, self.plan, self._read_options(), start_epoch=self.epoch,
+                             skip_batches=self.batch, stats_dir=self.runtime.stats_dir)
         self._source = source
         with warnings.catch_warnings():
             # crop fractions and flip bits are always emitted, used or not (val phase, no augmentation)
@@ -186,12 +189,22 @@ class DaliLoader:
             self._pipe = build_pipeline(source, self.spec, self.runtime)
             _, workers = started_processes(self._pipe.build)
         self._watchdog = WorkerWatchdog(workers, self.origin)
-        names = getattr(self.dataset, "graph_outputs", None) or output_names(self.dataset.roles,
-                                                                             self.dataset.extra_outputs)
-        self._iter = DALIGenericIterator(self._pipe, names, auto_reset=False, prepare_first_batch=False)
+        self._iter = DALIGenericIterator(self._pipe, source.contract.batch_names(), auto_reset=False,
+                                         prepare_first_batch=False)
         self._pipe_at = (self.epoch, self.batch)
         track(self)
         log.info("DALI pipeline started at epoch %d batch %d (%s)", self.epoch, self.batch, self.origin)
+
+    def _read_options(self) -> ReadOptions:
+        spec, rt = self.spec, self.runtime
+        train_crop = bool(spec.train and spec.gt_size)
+        if self.png_values is None and train_crop and rt.png_window:
+            self.png_values = first_value_is_png(self.dataset, self.stores)
+        decode_png = rt.png_window and workers_decode_png(bool(self.png_values), train_crop, rt.py_num_workers,
+                                                          rt.num_threads)
+        return ReadOptions(train=spec.train, gt_size=spec.gt_size, scale=spec.scale, use_hflip=spec.use_hflip,
+                           use_rot=spec.use_rot, decode_png=decode_png, check_pairs=self.check_pairs,
+                           on_error=self.on_error)
 
     def _finish_epoch(self) -> None:
         try:
@@ -207,15 +220,15 @@ class DaliLoader:
 
     def _to_batch(self, out: dict) -> dict[str, Any]:
         idx = out.pop("idx").view(-1).tolist()
-        for bad_index, replaced, mismatches in out.pop("skipped").view(-1, 3).tolist():
-            if mismatches:
+        for record in SkipRecord.rows(out.pop("skipped")):
+            if record.seek_mismatches:
                 if not self.stats["png_seek_mismatches"]:
                     log.warning("a png-seek value's restart index does not fit its data: decoded from the top "
                                 "instead (right pixels, slower). Fix: re-create the LMDB with `dalisr convert`")
-                self.stats["png_seek_mismatches"] += mismatches
-            if replaced:
-                self.stats["skipped"] += replaced
-                name = self.dataset.name(bad_index)
+                self.stats["png_seek_mismatches"] += record.seek_mismatches
+            if record.replaced:
+                self.stats["skipped"] += record.replaced
+                name = self.dataset.name(record.first_bad)
                 self.stats["skipped_samples"].append(name)
                 log.warning("epoch %d batch %d: sample '%s' was unreadable and replaced (on_error: skip)",
                             self.epoch, self.batch, name)
@@ -248,10 +261,11 @@ class DaliLoader:
 
     def _explain(self, exc: Exception) -> Exception:
         """Turn DALI's wrapped error into one naming the sample's keys and stores."""
-        text = str(exc)
-        m = re.search(r"DalisrError: (.*?)(?:\n|$)", text)
-        if m:
-            return DalisrError(m.group(1))
+        from .explain import source_message
+
+        text, quoted = str(exc), source_message(exc)
+        if quoted is not None:
+            return DalisrError(quoted)
         # DALI runs ahead of the training loop: the failing batch may be one of the next few
         ahead = self.runtime.prefetch_queue_depth + 2
         for batch in range(self.batch, min(self.batch + ahead, self.plan.num_batches)):

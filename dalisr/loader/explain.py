@@ -1,4 +1,4 @@
-"""Which keys of a failed batch do not decode, found in a child process.
+"""Why a batch failed: the source's own message, or which keys do not decode, found in a child process.
 
 Explaining an error must not crash the trainer: an LMDB's data.mdb that was
 truncated or rewritten in place kills whoever reads its memory map with
@@ -10,11 +10,26 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import multiprocessing.connection as mpc
+import re
 
 import numpy as np
 
 from ..errors import DalisrError
 from ..storage import Store
+
+#: how DALI quotes an exception raised in an external source (its worker's traceback's last line)
+_QUOTED = re.compile(r"DalisrError: (.*?)(?:\n|$)")
+
+
+def source_message(exc: BaseException) -> str | None:
+    """The message of a DalisrError that a source raised inside DALI, from the error DALI re-raises for it.
+
+    DALI does not chain the source's exception: it re-raises a RuntimeError
+    quoting the worker's traceback as text. This is the one place that reads
+    that text (tests/test_contract.py fails the day DALI's wording changes).
+    """
+    found = _QUOTED.search(str(exc))
+    return found.group(1) if found else None
 
 
 def _check(stores: dict[str, Store], keys: list[tuple[str, str]]) -> list[str]:

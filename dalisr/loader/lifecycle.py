@@ -30,23 +30,6 @@ def _on_sigterm(signum, frame) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def exit_with_parent(parent_pid: int, interval: float = 1.0) -> None:
-    """In a worker process: exit as soon as ``parent_pid`` is gone (even if it was SIGKILLed).
-
-    A daemon thread polls the parent pid; once the worker has been re-parented
-    it exits without cleanup, so an out-of-memory kill of the trainer does not
-    leave DALI workers running forever.
-    """
-    import time
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(interval)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="dalisr-parent-watch", daemon=True).start()
-
-
 def track(loader) -> None:
     """Remember a running loader, and make SIGTERM close it (main thread, default handler only)."""
     global _INSTALLED

@@ -56,9 +56,6 @@ def _worker_main(fn: Callable, conn) -> None:
             conn.send(("err", seq, DalisrError(f"a worker could not send its result back: {exc}"), ""))
 
 
-
-
-
 class _Workers:
     """The worker processes, each with its own pipe and at most one task in flight."""
 

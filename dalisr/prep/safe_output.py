@@ -102,9 +102,6 @@ def staging_name(out: str, pid: int | None = None) -> str:
     return f"{out}.partial-{os.getpid() if pid is None else pid}"
 
 
-
-
-
 def remove_stale(out: str) -> list[str]:
     """Remove ``out.partial-PID`` folders left by runs that are no longer alive (or by this process)."""
     removed = []

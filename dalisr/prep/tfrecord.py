@@ -178,12 +178,6 @@ def iter_raw_records(path: str) -> Iterator[RawRecord]:
             offset += 12 + length + 4
 
 
-def iter_records(path: str) -> Iterator[tuple[int, bytes]]:
-    """(byte offset, data) of every record, every CRC checked."""
-    for raw in iter_raw_records(path):
-        yield raw.offset, raw.check()
-
-
 def count_records(path: str) -> int:
     """The number of records, from the length fields alone (no data read)."""
     size = os.path.getsize(path)

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..formats.meta_info import RAW
-from ..sampling import sample_draws
-from .base import SampleSource
-from .windows import PatchSource, store_codec, window_anchor
+from ..sampling import window_anchor
+from .base import Frames
+from .windows import WindowReader
 
 
 def reflect_101(index: np.ndarray, n: int) -> np.ndarray:
@@ -101,44 +100,36 @@ def gather_unflipped(window: np.ndarray, plan: CropPadPlan, flips) -> np.ndarray
     return np.ascontiguousarray(out)
 
 
-class CropPadSource(PatchSource):
-    """A GT-only source that emits BasicSR's crop-or-pad square (HWC uint8 RGB), flips undone for the graph.
+@dataclass
+class CropPadReader:
+    """A GT-only reader that emits BasicSR's crop-or-pad square (HWC uint8 RGB), flips undone for the graph.
 
     Any size of GT works (no size check: smaller images are padded). Values
-    are read as :class:`PatchSource` reads them (raw memory maps, PNG rows,
+    are opened as :class:`WindowReader` opens them (raw memory maps, PNG rows,
     other codecs decoded whole with OpenCV); only the box of pixels the square
     uses is decoded or copied.
     """
 
-    def __init__(self, base: SampleSource, codec: str, use_hflip: bool, use_rot: bool) -> None:
-        super().__init__(base, codec, crop=True)
-        self.use_hflip = use_hflip
-        self.use_rot = use_rot
-        self._plan: CropPadPlan | None = None
-        self._flips = (0, 0, 0)
+    windows: WindowReader
+    size: int
+    use_hflip: bool
+    use_rot: bool
 
-    @classmethod
-    def wrap(cls, source: SampleSource, use_hflip: bool, use_rot: bool) -> CropPadSource:
-        codec = RAW if any(store_codec(s) == RAW for s in source.stores.values()) else "png"
-        return cls(source, codec, use_hflip, use_rot)
+    emits_pixels = True
 
-    def _effective_flips(self, epoch: int, position: int) -> tuple[int, int, int]:
+    @property
+    def codec(self) -> str:
+        return self.windows.codec
+
+    def effective_flips(self, flips: np.ndarray) -> tuple[int, int, int]:
         """The flips graph.augment applies for this sample (the same bits, masked by the options)."""
-        _, flips = sample_draws(self.plan.seed, epoch, position)
         return (int(flips[0]) if self.use_hflip else 0, int(flips[1]) if self.use_rot else 0,
                 int(flips[2]) if self.use_rot else 0)
 
-    def _load(self, index: int, epoch: int, position: int, fractions: np.ndarray | None = None) -> tuple[list, dict]:
-        self._flips = self._effective_flips(epoch, position)
-        windows, keys = super()._load(index, epoch, position, fractions)
-        return [gather_unflipped(windows[0], self._plan, self._flips)], keys
-
-    def _windows(self, keys: dict, shapes: dict[str, list[tuple[int, int]]], fractions) -> dict[str, list[tuple]]:
-        """The box of source pixels the square uses (PatchSource reads it); the plan is kept for the gather."""
-        height, width = shapes["gt"][0]
-        self._plan = crop_pad_plan(height, width, self._flips, fractions, self.crop_pad_size)
-        return {"gt": [self._plan.box]}
-
-    @property
-    def crop_pad_size(self) -> int:
-        return int(self.dataset.crop_pad_size)
+    def load(self, keys: dict[str, tuple[str, ...]], fractions: np.ndarray, flips: np.ndarray) -> Frames:
+        flips3 = self.effective_flips(flips)
+        with self.windows.opened(keys) as sample:
+            height, width = sample.shapes["gt"][0]
+            plan = crop_pad_plan(height, width, flips3, fractions, self.size)
+            box = sample.cut({"gt": [plan.box]})
+        return Frames([gather_unflipped(box.arrays[0], plan, flips3)], box.seek_mismatches)

@@ -25,6 +25,11 @@ class Store(ABC):
         handle open that the workers do not need. Most stores hold nothing, so it is ``get``."""
         return self.get(key)
 
+    def codec(self) -> str:
+        """How the values are stored: ``png`` (encoded image bytes, whatever the format) unless the store says
+        ``raw``, ``jp2`` or ``png-seek`` (an LMDB's ``meta_info.txt``)."""
+        return "png"
+
     def keys(self) -> list[str] | None:
         """Every key the store holds, sorted, or None where it cannot list them."""
         return None

@@ -25,14 +25,5 @@ def _score(server: str, key: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{server}\0{key}".encode(), digest_size=8).digest(), "big")
 
 
-def rank_servers(servers: list[str], key: str) -> list[str]:
-    """Servers ordered by rendezvous (highest random weight) hashing for ``key``.
-
-    The first is the key's owner. Adding a server moves only the keys it now
-    wins; removing one moves only its own keys: every other key keeps its owner.
-    """
-    return sorted(servers, key=lambda s: _score(s, key), reverse=True)
-
-
 def owner(servers: list[str], key: str) -> str:
     return max(servers, key=lambda s: _score(s, key))

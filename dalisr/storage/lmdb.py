@@ -7,7 +7,7 @@ import os
 import threading
 
 from ..errors import DalisrError
-from ..formats.meta_info import MetaEntry, MetaTable, read_meta_table
+from ..formats.meta_info import MetaEntry, MetaTable, entries_codec, read_meta_table
 from .base import Store
 from .disk import unreadable
 from .lmdb_pages import ValueMap, map_values
@@ -101,6 +101,10 @@ class LmdbStore(Store):
                 )
             self._table = read_meta_table(self.meta_info_path)
         return self._table
+
+    def codec(self) -> str:
+        # one entry per distinct (shape, level) of the meta info: the same answer without a pass over every line
+        return entries_codec((MetaEntry("", *tail) for tail in self.meta_table().tails), self.meta_info_path)
 
     def meta(self) -> list[MetaEntry]:
         """The entries of ``meta_info.txt`` in file order."""

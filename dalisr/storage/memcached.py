@@ -22,6 +22,7 @@ _CHUNK_HEAD = struct.Struct(">IQI")  # chunk count, total bytes, crc32 of the wh
 DEFAULT_ITEM_LIMIT = 1024 * 1024
 # room for memcached's item header, the key and the CAS field inside one item
 _ITEM_OVERHEAD = 1024
+MAX_NAME_ROOM = 256  # bytes kept for a chunk key (the name plus "#chunkI/N")
 
 
 def parse_server(spec: str) -> str:
@@ -263,6 +264,3 @@ class MemcachedStore(Store):
             except Exception:
                 pass
         self._clients.clear()
-
-
-MAX_NAME_ROOM = 256

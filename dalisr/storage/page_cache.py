@@ -38,27 +38,12 @@ def is_lmdb(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "data.mdb"))
 
 
-def config_roots(config: str, section: str | None = None) -> list[str]:
-    """The ``dataroot_*`` folders of a dataset config (BasicSR YAML), for warming what it reads."""
-    from ..config import load_dataset_options
-
-    cfg = load_dataset_options(config, section=section)
-    kind = cfg.io_backend.get("type", "disk")
-    if kind == "memcached":
-        raise DalisrError(f"{cfg.origin} reads from memcached: there is no local file to warm. "
-                          "Fix: warm the cluster with `dalisr memcached-load`, or pass the data folders")
-    # relative roots are relative to where training starts, as in BasicSR
-    return [cfg.opt[k] for k in ("dataroot_gt", "dataroot_lq") if cfg.opt.get(k)]
-
-
 def data_files(paths: Iterable[str]) -> list[str]:
-    """The files behind ``paths``: an LMDB folder's ``data.mdb``, every file below another folder, the data
-    folders of a dataset config (``.yml``/``.yaml``), a file itself."""
+    """The files behind ``paths``: an LMDB folder's ``data.mdb``, every file below another folder, a file
+    itself (a dataset config's folders: :func:`dalisr.config.data_roots`)."""
     files: list[str] = []
     for path in paths:
-        if path.endswith((".yml", ".yaml")) and os.path.isfile(path):
-            files.extend(data_files(config_roots(path)))
-        elif is_lmdb(path):
+        if is_lmdb(path):
             files.append(os.path.join(path, "data.mdb"))
         elif os.path.isdir(path):
             for root, dirs, names in os.walk(path):

@@ -118,7 +118,7 @@ def loader_files(dataset, stores: dict, max_files: int = MAX_FILES) -> tuple[lis
     n = len(dataset)
     picks = np.unique(np.linspace(0, n - 1, min(n, max_files)).astype(np.int64)).tolist() if n else []
     for role, store in stores.items():
-        kind = getattr(store, "kind", "")
+        kind = store.kind
         if kind == "lmdb":
             files.append(os.path.join(store.path, "data.mdb"))
         elif kind == "disk":
@@ -127,7 +127,7 @@ def loader_files(dataset, stores: dict, max_files: int = MAX_FILES) -> tuple[lis
                     path = store.path(key)
                     if os.path.isfile(path):
                         files.append(path)
-    scale = n / len(picks) if picks and any(getattr(s, "kind", "") == "disk" for s in stores.values()) else 1.0
+    scale = n / len(picks) if picks and any(s.kind == "disk" for s in stores.values()) else 1.0
     return list(dict.fromkeys(files)), scale
 
 

@@ -1,0 +1,125 @@
+"""What crosses the stage boundaries, declared once: source -> graph -> loader.
+
+A source emits, per sample, :meth:`Contract.source_fields`: every frame of
+every role (in the dataset's ``roles`` order), then :data:`SAMPLE_FIELDS`,
+then the dataset's extra outputs. The graph returns
+:meth:`Contract.batch_names`: its image tensors (the roles, or the images a
+dataset's graph makes, e.g. Real-ESRGAN's degradation), the sample fields
+marked ``batch``, then the extras it passes on. Source, pipeline and loader
+all ask this module; none of them counts positions itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import astuple, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Field:
+    """One per-sample output: its name, numpy dtype, DALI layout, and whether it reaches the batch."""
+
+    name: str
+    dtype: str
+    layout: str = ""
+    batch: bool = False
+
+
+@dataclass(frozen=True)
+class SkipRecord:
+    """What the source did to one sample: the index of the first unreadable sample it replaced (-1: none), how
+    many it replaced (``on_error: skip``), and the png-seek values whose restart index did not fit their data."""
+
+    first_bad: int = -1
+    replaced: int = 0
+    seek_mismatches: int = 0
+
+    def array(self) -> np.ndarray:
+        return np.array(astuple(self), dtype=np.int64)
+
+    @classmethod
+    def rows(cls, batch: Any) -> list[SkipRecord]:
+        """The records of a batch (a tensor or array of ``batch_size`` records)."""
+        return [cls(*row) for row in np.asarray(batch).reshape(-1, len(fields(cls))).tolist()]
+
+
+#: after the frames, in this order, for every sample
+SAMPLE_FIELDS: tuple[Field, ...] = (
+    Field("idx", "int64", batch=True),  # the sample's index in the dataset (the loader checks the order with it)
+    Field("skipped", "int64", batch=True),  # a SkipRecord
+    Field("fractions", "float32"),  # crop draws in [0, 1): top, left
+    Field("flips", "int32"),  # hflip, vflip, transpose bits
+)
+
+
+@dataclass(frozen=True)
+class SourceOutputs:
+    """A source's outputs as the graph sees them, by name: frames per role, sample fields, extras."""
+
+    frames: dict[str, list]
+    sample: dict[str, Any]
+    extras: tuple
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The outputs of one dataset's pipeline.
+
+    ``images``: the graph's image outputs where they are not the roles (a
+    dataset that makes its LQ in the graph); ``extras_to_batch``: False where
+    the graph consumes the dataset's extra outputs instead of passing them on.
+    """
+
+    roles: Mapping[str, int]
+    extras: Mapping[str, str] = field(default_factory=dict)
+    images: tuple[str, ...] = ()
+    extras_to_batch: bool = True
+
+    @classmethod
+    def of(cls, dataset: Any) -> Contract:
+        """The contract of a dataset index (:class:`dalisr.datasets.base.DatasetIndex`)."""
+        return cls(dict(dataset.roles), dict(dataset.extra_outputs), tuple(dataset.graph_images),
+                   dataset.extras_to_batch)
+
+    @property
+    def num_frames(self) -> int:
+        return sum(self.roles.values())
+
+    # -- source -> graph ---------------------------------------------------------------------------------------------
+    def source_fields(self, pixels: bool = False) -> list[Field]:
+        """Every output of the source, in order (frames are HWC uint8 where the source decoded them)."""
+        frames = [Field(f"{role}{i}", "uint8", "HWC" if pixels else "")
+                  for role, count in self.roles.items() for i in range(count)]
+        return [*frames, *SAMPLE_FIELDS, *(Field(n, d) for n, d in self.extras.items())]
+
+    def pack(self, frames: Sequence, sample: Mapping[str, Any], extras: Sequence = ()) -> tuple:
+        """A source's outputs for one sample: ``sample`` holds a value for each of :data:`SAMPLE_FIELDS`."""
+        return (*frames, *(sample[f.name] for f in SAMPLE_FIELDS), *extras)
+
+    def unpack(self, outputs: Sequence) -> SourceOutputs:
+        """The graph's view of :meth:`pack`'s tuple (DALI nodes in place of arrays)."""
+        frames, at = {}, 0
+        for role, count in self.roles.items():
+            frames[role] = list(outputs[at:at + count])
+            at += count
+        sample = {f.name: outputs[at + i] for i, f in enumerate(SAMPLE_FIELDS)}
+        return SourceOutputs(frames, sample, tuple(outputs[at + len(SAMPLE_FIELDS):]))
+
+    # -- graph -> loader ---------------------------------------------------------------------------------------------
+    @property
+    def image_names(self) -> tuple[str, ...]:
+        return self.images or tuple(self.roles)
+
+    def batch_names(self) -> list[str]:
+        """The graph's outputs, in order: what DALIGenericIterator names and the batch dict holds."""
+        extras = list(self.extras) if self.extras_to_batch else []
+        return [*self.image_names, *(f.name for f in SAMPLE_FIELDS if f.batch), *extras]
+
+    def batch_outputs(self, images: Mapping[str, Any], got: SourceOutputs) -> tuple:
+        """The graph's outputs in :meth:`batch_names` order, from its images (by name) and the source's fields."""
+        extras = tuple(got.extras) if self.extras_to_batch else ()
+        return (*(images[n] for n in self.image_names), *(got.sample[f.name] for f in SAMPLE_FIELDS if f.batch),
+                *extras)

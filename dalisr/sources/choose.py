@@ -1,0 +1,102 @@
+"""Which source runs: the one place that decides how a dataset's frames are read, and who decodes PNG crops."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..datasets.base import DatasetIndex
+from ..errors import DalisrError
+from ..formats.meta_info import RAW
+from ..formats.png import read_png_header
+from ..sampling import EpochPlan
+from ..storage import Store
+from .base import FrameReader, SampleSource
+from .crop_pad import CropPadReader
+from .encoded import EncodedReader
+from .stats import SourceStats
+from .windows import WindowReader
+
+
+def first_value_is_png(dataset: DatasetIndex, stores: dict[str, Store]) -> bool:
+    """Whether the first sample's first value is a PNG (datasets are one format throughout): one peek."""
+    if not len(dataset):
+        return False
+    try:
+        role = next(iter(dataset.roles))
+        key = dataset.keys_for(0, np.random.default_rng(0))[role][0]
+        data = stores[role].peek(key)
+    except Exception:  # a broken first sample fails later, where it is read, with its own message
+        return False
+    return read_png_header(data) is not None
+
+
+def workers_decode_png(png_values: bool, train_crop: bool, workers: int, threads: int | None,
+                       cores: int | None = None) -> bool:
+    """Whether DALI's Python workers decode PNG training crops (row-wise, in the source) rather than DALI.
+
+    The source decodes in DALI's Python workers, DALI in its ``num_threads``
+    threads. Row-wise windows cost ~15% less CPU than DALI's ROI decoding
+    (BENCHMARKS.md), so they win unless fewer workers than threads (or cores)
+    would carry the work: then DALI's threads are kept busy instead. With
+    ``threads`` not yet chosen, the workers must match the cores (the threads
+    are then chosen fewer, see :func:`dalisr.loader.build.runtime_options`).
+    """
+    if not (png_values and train_crop):
+        return False
+    cores = cores or os.cpu_count() or 1
+    need = cores if threads is None else max(1, min(threads, cores))
+    return workers >= need
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a source needs to know of the graph: the crop, the flips, and who decodes PNG crops."""
+
+    train: bool
+    gt_size: int | None
+    scale: int
+    use_hflip: bool = False
+    use_rot: bool = False
+    decode_png: bool = False
+    check_pairs: bool = True
+    on_error: str = "raise"
+
+    @property
+    def crop(self) -> bool:
+        return bool(self.train and self.gt_size)
+
+
+def choose_reader(dataset: DatasetIndex, stores: dict[str, Store], opts: ReadOptions,
+                  stats: SourceStats | None = None) -> FrameReader:
+    """Raw LMDBs: windows (the graph cannot decode them); a crop-or-pad dataset: its square; PNG training crops
+    where the workers decode them (``opts.decode_png``): windows; otherwise whole values for DALI's decoder
+    (JPEG 2000 stays with DALI, which decodes it on the GPU under ``mixed``). Mixed codecs are refused."""
+    codecs = {store.codec() for store in stores.values()}
+    if RAW in codecs and len(codecs) > 1:
+        where = ", ".join(s.describe() for s in stores.values())
+        raise DalisrError(f"the stores of one dataset mix raw and encoded values ({where}). Fix: convert "
+                          "them to one codec with `dalisr convert SRC DST --codec raw|png|jp2`")
+    roles = dict(dataset.roles)
+    if dataset.crop_pad_size:
+        codec = RAW if RAW in codecs else "png"
+        windows = WindowReader(stores, roles, codec, crop=True, stats=stats)
+        return CropPadReader(windows, dataset.crop_pad_size, opts.use_hflip, opts.use_rot)
+    if RAW in codecs:
+        return WindowReader(stores, roles, RAW, crop=opts.crop, scale=opts.scale, gt_size=opts.gt_size, stats=stats)
+    if opts.decode_png and opts.crop:
+        return WindowReader(stores, roles, "png", crop=True, scale=opts.scale, gt_size=opts.gt_size, stats=stats)
+    return EncodedReader(stores, roles, opts.scale, opts.gt_size if opts.train else None,
+                         check_pairs=opts.check_pairs and opts.train, check_intact=opts.on_error == "skip",
+                         stats=stats)
+
+
+def make_source(dataset: DatasetIndex, stores: dict[str, Store], plan: EpochPlan, opts: ReadOptions, *,
+                start_epoch: int = 0, skip_batches: int = 0, stats_dir: str | None = None) -> SampleSource:
+    """The source a pipeline runs, starting ``skip_batches`` into ``start_epoch``; ``stats_dir``: where it
+    writes per-process counters (the profiler), else None."""
+    stats = SourceStats(stats_dir) if stats_dir is not None else None
+    return SampleSource(dataset, stores, plan, choose_reader(dataset, stores, opts, stats), start_epoch=start_epoch,
+                        skip_batches=skip_batches, on_error=opts.on_error, stats=stats)
