@@ -23,6 +23,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # tests stand in for torchvision where no CPU build exists (tests/stubs/torchvision/README.md).
   .venv/bin/python -m pip install -q 'setuptools>=70.1' wheel  # basicsr is an sdist: built here, not isolated
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation 'basicsr==1.4.2'
+  # the oldest supported basicsr, side by side, for the launcher tests that run against each version
+  # (tests/test_basicsr_versions.py puts it first on PYTHONPATH); many repositories (HAT...) pin it
+  rm -rf .venv/basicsr-1.3.4.9
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation --target .venv/basicsr-1.3.4.9 'basicsr==1.3.4.9'
   # Real-ESRGAN's own models (its feed_data degradation) for tools/bench_degrade.py, the yardstick of the in-loader one
   .venv/bin/python -m pip install -q --no-deps 'realesrgan==0.3.0'
   .venv/bin/python -m pip install -q addict future yapf requests scipy

@@ -8,7 +8,7 @@ import logging
 import click
 
 # command modules, each with a `register(group)` function
-COMMAND_MODULES = ("sample", "preview", "prep", "stores", "profile", "convert", "train")
+COMMAND_MODULES = ("sample", "preview", "prep", "stores", "profile", "convert", "train", "run")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

@@ -18,20 +18,30 @@ from .common import user_errors
               help="Accepted for torch.distributed.launch; torchrun sets LOCAL_RANK instead.")
 @click.option("--force_yml", "force_yml", multiple=True,
               help="Override options, e.g. --force_yml train:total_iter=1000 num_gpu=auto (as BasicSR's).")
+@click.option("--import", "packages", multiple=True, metavar="PKG",
+              help="Import a repository's package first (registering its archs, models and datasets); repeatable.")
 @click.argument("more_force_yml", nargs=-1, type=click.UNPROCESSED)
 @user_errors
 def train(options_file: str, launcher: str, auto_resume: bool, debug: bool, local_rank: int,
-          force_yml: tuple[str, ...], more_force_yml: tuple[str, ...]) -> None:
+          force_yml: tuple[str, ...], packages: tuple[str, ...], more_force_yml: tuple[str, ...]) -> None:
     """Train with BasicSR's own pipeline (models, losses, validation, checkpoints,
     logs in ./experiments and ./tb_logger), every dataset section loaded by dalisr.
 
     The one-word switch: `python basicsr/train.py -opt X.yml` becomes
     `dalisr train -opt X.yml` (also under torchrun with --launcher pytorch).
     A section with `dalisr: false` keeps BasicSR's own loader. --auto_resume
-    continues an interrupted epoch where it stopped. Needs basicsr 1.4.x
-    (pip install -e '.[basicsr]').
+    continues an interrupted epoch where it stopped. Needs basicsr
+    >=1.3.4.9,<1.5 (pip install -e '.[basicsr]').
+
+    A repository built on BasicSR (HAT, DAT, Real-ESRGAN...) registers its own
+    networks, models and datasets when its package is imported: either run its
+    own script, `dalisr run hat/train.py -opt X.yml`, or import its package
+    here, `dalisr train -opt X.yml --import hat` (from the repository's root or
+    with it installed). Dataset types it registers itself stay on its loader.
     """
     from ..integrations.basicsr import run_training
+    from ..integrations.basicsr_compat import import_basicsr
+    from ..integrations.script_runner import import_packages
 
     if more_force_yml and not force_yml:
         raise click.UsageError(f"unexpected arguments: {' '.join(more_force_yml)}")
@@ -43,6 +53,9 @@ def train(options_file: str, launcher: str, auto_resume: bool, debug: bool, loca
     entries = list(force_yml) + list(more_force_yml)
     if entries:
         args += ["--force_yml", *entries]
+    if packages:
+        import_basicsr()  # its torchvision alias, before the repository imports basicsr
+        import_packages(packages)
     run_training(options_file, args)
 
 

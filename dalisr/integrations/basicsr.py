@@ -28,6 +28,7 @@ from ..loader.build import build_dataloader as dalisr_dataloader
 from ..loader.dali_loader import DaliLoader
 from .basicsr_adapters import DalisrBatches, DalisrDataset, DalisrPrefetcher, EpochSetter
 from .basicsr_compat import SUPPORTED, import_basicsr
+from .basicsr_registry import registry_errors_explained, stays_on_repository_loader
 from .basicsr_resume import LOADER_STATES_KEY, load_resume_state, save_with_loader_states
 from .basicsr_video_val import INDEXED_TYPES, IndexedVideoVal, indexed_video_val
 
@@ -80,7 +81,8 @@ class BasicsrLauncher:
 
     def build_dataset(self, dataset_opt: dict) -> Any:
         where = f"options file {self.options_file} (datasets.{self._section_name(dataset_opt)})"
-        if not uses_dalisr(dataset_opt, where):
+        if not uses_dalisr(dataset_opt, where) or \
+                stays_on_repository_loader(dataset_opt, self._section_name(dataset_opt), where):
             return self.originals["build_dataset"](dataset_opt)
         if dataset_opt.get("phase") != "train" and self._validates_by_index():
             indexed = self._indexed_val(dataset_opt, where)
@@ -178,7 +180,9 @@ class BasicsrLauncher:
                                        seed=opt["manual_seed"], origin=where)
         except DalisrError as err:
             raise DalisrError(f"{err}. Or set 'dalisr: false' in datasets.{section} of {self.options_file} to load "
-                              "that section with BasicSR's own loader") from None
+                              "that section with BasicSR's own loader (a type a repository defines stays on its "
+                              "loader by itself once its package is imported: dalisr run path/to/train.py or "
+                              "dalisr train --import PKG)") from None
         self.loaders.append(loader)
         length = len(loader.dataset)
         if train:
@@ -263,7 +267,7 @@ def run_training(options_file: str, basicsr_args: list[str], root_path: str | No
 
     launcher = BasicsrLauncher(options_file)
     argv = ["dalisr train", "-opt", options_file, *basicsr_args]
-    with basicsr_train_bound_to(launcher, train_module, argv):
+    with basicsr_train_bound_to(launcher, train_module, argv), registry_errors_explained():
         try:
             train_module.train_pipeline(os.path.abspath(root_path or os.getcwd()))
         finally:

@@ -19,7 +19,8 @@ from types import ModuleType
 from ..errors import DalisrError
 
 #: basicsr releases the launcher is tested with (the names it rebinds exist in basicsr.train there)
-SUPPORTED = "1.4.x (tested with 1.4.2)"
+SUPPORTED = ">=1.3.4.9,<1.5 (tested with 1.3.4.9 and 1.4.2)"
+LOWEST, BEYOND = (1, 3, 4, 9), (1, 5)
 LEGACY_MODULE = "torchvision.transforms.functional_tensor"
 
 
@@ -55,6 +56,19 @@ def import_basicsr() -> ModuleType:
         raise DalisrError("dalisr train needs torch") from None
     if importlib.util.find_spec("basicsr") is None:
         raise DalisrError("dalisr train runs BasicSR's training pipeline, but basicsr is not installed. "
-                          "Fix: pip install -e '.[basicsr]' (or pip install 'basicsr>=1.4.2,<1.5')")
+                          "Fix: pip install -e '.[basicsr]' (or pip install 'basicsr>=1.3.4.9,<1.5')")
     register_functional_tensor_alias()
-    return importlib.import_module("basicsr")
+    basicsr = importlib.import_module("basicsr")
+    check_version(getattr(basicsr, "__version__", "?"), getattr(basicsr, "__file__", "?"))
+    return basicsr
+
+
+def check_version(version: str, where: str) -> None:
+    """Refuse a basicsr outside :data:`SUPPORTED`: the launcher rebinds names only those releases look up."""
+    try:
+        numbers = tuple(int(p) for p in version.split("+")[0].split(".")[:4])
+    except ValueError:
+        numbers = ()
+    if not numbers or not LOWEST <= numbers < BEYOND:
+        raise DalisrError(f"basicsr {version} ({where}) is not supported: dalisr serves basicsr {SUPPORTED}. "
+                          "Fix: pip install 'basicsr>=1.3.4.9,<1.5'")

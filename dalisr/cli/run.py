@@ -1,0 +1,38 @@
+"""``dalisr run SCRIPT``: a repository's own training script, with dataset sections served by dalisr."""
+
+from __future__ import annotations
+
+import click
+
+from .common import user_errors
+
+
+@click.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False,
+                                        "help_option_names": ["--help"]})
+@click.argument("script", type=click.Path(exists=True, dir_okay=False))
+@click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
+@user_errors
+def run(script: str, script_args: tuple[str, ...]) -> None:
+    """Run a repository's own training script (HAT, DAT, Real-ESRGAN... built on
+    BasicSR) as `python SCRIPT` would, every dataset section served by dalisr.
+
+    The one-word switch: `python hat/train.py -opt X.yml` becomes
+    `dalisr run hat/train.py -opt X.yml`; the script's arguments pass through
+    unchanged (under torchrun: `torchrun --nproc_per_node=N -m dalisr run
+    hat/train.py -opt X.yml --launcher pytorch`). The script imports its own
+    package, registering its networks, models and datasets. Works for scripts
+    calling basicsr.train.train_pipeline and for scripts with their own copy
+    of the loop built from basicsr.data's functions.
+
+    Dataset types the repository registers itself (dalisr has no pipeline for
+    them) stay on the repository's own loader, as do sections with
+    `dalisr: false`. Without a script: `dalisr train -opt X.yml --import PKG`.
+    Needs basicsr >=1.3.4.9,<1.5.
+    """
+    from ..integrations.script_runner import run_script
+
+    run_script(script, list(script_args))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(run)
