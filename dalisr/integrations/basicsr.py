@@ -29,7 +29,7 @@ from ..loader.dali_loader import DaliLoader
 from .basicsr_adapters import DalisrBatches, DalisrDataset, DalisrPrefetcher, EpochSetter
 from .basicsr_compat import SUPPORTED, import_basicsr
 from .basicsr_registry import registry_errors_explained, stays_on_repository_loader
-from .basicsr_resume import LOADER_STATES_KEY, load_resume_state, save_with_loader_states
+from .basicsr_resume import LOADER_STATES_KEY, SavesLoaderStates, load_resume_state
 from .basicsr_video_val import INDEXED_TYPES, IndexedVideoVal, indexed_video_val
 
 log = logging.getLogger("basicsr.dalisr")
@@ -120,9 +120,7 @@ class BasicsrLauncher:
 
     def build_model(self, opt: dict) -> Any:
         model = self.originals["build_model"](opt)
-        if self.train is not None:
-            save_with_loader_states(model, self.train, opt["rank"])
-        return model
+        return SavesLoaderStates(model, self.train, opt["rank"]) if self.train is not None else model
 
     def close(self) -> None:
         for loader in self.loaders:

@@ -83,20 +83,31 @@ def add_loader_states(state_file: str, loader_states: list[dict]) -> None:
     os.replace(tmp, state_file)
 
 
-def save_with_loader_states(model: Any, train_loader: Any, rank: int) -> None:
-    """Make ``model.save`` also store every rank's loader position in the resume state.
+class SavesLoaderStates:
+    """BasicSR's model as the training loop uses it, whose ``save`` also stores every rank's loader position in
+    the resume state. It holds the model and passes every other attribute through; the model is left as it is.
 
     BasicSR calls ``model.save(epoch, iter)`` on every rank and writes the state
     on rank 0 only; the gather runs on all ranks before that.
     """
-    basicsr_save = model.save
 
-    def save(epoch: int, current_iter: int) -> None:
-        states = gather(train_loader.state_dict())
-        basicsr_save(epoch, current_iter)
-        if rank == 0 and current_iter != -1:  # -1: BasicSR's final save, no resume state
-            path = os.path.join(model.opt["path"]["training_states"], f"{current_iter}.state")
+    __slots__ = ("model", "train_loader", "rank")
+
+    def __init__(self, model: Any, train_loader: Any, rank: int) -> None:
+        object.__setattr__(self, "model", model)
+        object.__setattr__(self, "train_loader", train_loader)
+        object.__setattr__(self, "rank", rank)
+
+    def save(self, epoch: int, current_iter: int) -> None:
+        states = gather(self.train_loader.state_dict())
+        self.model.save(epoch, current_iter)
+        if self.rank == 0 and current_iter != -1:  # -1: BasicSR's final save, no resume state
+            path = os.path.join(self.model.opt["path"]["training_states"], f"{current_iter}.state")
             add_loader_states(path, states)
             log.info("dalisr: loader positions of %d rank(s) saved in %s", len(states), path)
 
-    model.save = save
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.model, name, value)
