@@ -7,6 +7,7 @@ import copy
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -149,7 +150,7 @@ def test_script_runs_as_python_would_also_under_torchrun(tmp_path):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("realesrgan") is None, reason="realesrgan is not installed")
-def test_served_same_name_type_keeps_the_repository_class_semantics(sample_set, monkeypatch):
+def test_served_same_name_type_keeps_the_repository_class_semantics(sample_set, monkeypatch, tmp_path):
     """Real-ESRGAN registers its own RealESRGANDataset (HAT a copy of it); dalisr keeps serving that type. Its
     batches carry what the repository's class hands its model, per sample: the same keys, shapes and dtypes."""
     import torch
@@ -163,7 +164,9 @@ def test_served_same_name_type_keeps_the_repository_class_semantics(sample_set, 
     opt = yaml.safe_load(open(os.path.join(pipelines, "realesrnet_x4plus_sample.yml"), encoding="utf-8"))
     section = dict(opt["datasets"]["train"], phase="train", scale=4,
                    dataroot_gt=sample_set.root + "/DIV2K_train_HR_sub.lmdb", meta_info=None)
-    theirs = RealESRGANDataset(copy.deepcopy(section))[0]  # it pops io_backend.type
+    # their reader on a copy: py-lmdb opens an environment once per process, and dalisr's may be open already
+    theirs_root = shutil.copytree(section["dataroot_gt"], tmp_path / "gt.lmdb")
+    theirs = RealESRGANDataset(dict(copy.deepcopy(section), dataroot_gt=str(theirs_root)))[0]  # pops io_backend.type
     with build_dataloader(dict(section, batch_size_per_gpu=2), device="cpu", seed=0) as loader:
         ours = next(iter(loader))
     assert set(ours) == set(theirs)
