@@ -17,6 +17,7 @@ from dalisr.formats.meta_info import MetaEntry, entries_codec, parse_line, read_
 from dalisr.formats.raw import HEADER_SIZE, decode_raw, encode_raw, raw_pixels, read_raw_header
 from dalisr.prep.convert import convert_lmdb
 from dalisr.sampling import window_anchor
+from dalisr.sources.windows import WindowReader
 from dalisr.storage import LmdbStore
 
 
@@ -216,3 +217,24 @@ def test_verify_reads_raw_values(raw_set, tmp_path):
     assert result.exit_code != 0
     assert f"key '0001_s002' in {broken} does not decode" in result.output
     assert "FAILED: 8 images checked, 1 problem\n" in result.output
+
+
+def test_raw_windows_without_the_page_map_read_through_a_transaction(raw_set, monkeypatch):
+    """Where an LMDB's pages cannot be mapped, raw views come from a read transaction that ends with the block."""
+    stores = {"gt": LmdbStore(raw_set[0]), "lq": LmdbStore(raw_set[1])}
+    reader = WindowReader(stores, {"gt": 1, "lq": 1}, "raw", crop=True, scale=4, gt_size=64)
+    key = stores["lq"].keys()[3]
+    keys = {"gt": (key,), "lq": (key,)}
+    fractions, flips = np.array([0.3, 0.7], dtype=np.float32), np.zeros(3, dtype=np.int32)
+    mapped = reader.load(keys, fractions, flips).arrays
+    monkeypatch.setattr(LmdbStore, "value_map", lambda self: None)
+    with reader.opened(keys) as sample:
+        assert set(sample.txns) == {id(stores["gt"]), id(stores["lq"])}
+        cut = sample.cut(reader.windows(keys, sample.shapes, fractions)).arrays
+    assert not sample.txns
+    assert [a.shape for a in cut] == [(64, 64, 3), (16, 16, 3)]
+    for a, b in zip(mapped, cut):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(DalisrError, match="'nope' not found in"):
+        reader.opened({"gt": (key,), "lq": ("nope",)})
+    np.testing.assert_array_equal(reader.load(keys, fractions, flips).arrays[1], mapped[1])

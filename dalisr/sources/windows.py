@@ -12,10 +12,8 @@ chosen from their sizes, which is how :mod:`.crop_pad` reuses both steps.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,25 +41,39 @@ class OpenedSample:
     shapes: dict[str, list[tuple[int, int]]]
     started: float
     read_s: float
+    txns: dict[int, object] = field(default_factory=dict)  # raw without a page map: LMDB read transactions
+
+    def __enter__(self) -> OpenedSample:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the read transactions the raw views point into."""
+        for txn in self.txns.values():
+            txn.abort()
+        self.txns.clear()
 
     def cut(self, windows: dict[str, list[Window]]) -> Frames:
         """The windows (every frame of every role, in ``roles`` order), HWC uint8 RGB."""
         reader, out, decoded, paths = self.reader, [], 0, []
+        raw = reader.codec == RAW
         for role in reader.roles:
             if role not in windows:
                 continue
             where = reader.stores[role].describe()
             for key, value, (top, left, h, w) in zip(self.keys[role], self.values[role], windows[role]):
-                if reader.codec == RAW:
+                if raw:
                     win = raw_window(value, top, left, h, w, key, where)
-                    nbytes, path = win.nbytes, "raw"
+                    decoded += win.nbytes
                 else:
                     win, nbytes, path = decode_png_window(value, top, left, h, w, key, where)
+                    decoded += nbytes
+                    paths.append(path)
                 out.append(win)
-                decoded += nbytes
-                paths.append(path)
         if reader.stats is not None:
-            encoded = decoded if reader.codec == RAW else sum(len(v) for vs in self.values.values() for v in vs)
+            encoded = decoded if raw else sum(len(v) for vs in self.values.values() for v in vs)
             reader.stats.add(read_s=self.read_s, decode_s=time.perf_counter() - self.started - self.read_s,
                              encoded_bytes=encoded, decoded_bytes=decoded, seek_windows=paths.count("seek"),
                              seek_mismatches=paths.count("mismatch"))
@@ -101,25 +113,25 @@ class WindowReader:
         with self.opened(keys) as sample:
             return sample.cut(self.windows(keys, sample.shapes, fractions))
 
-    @contextlib.contextmanager
-    def opened(self, keys: dict[str, tuple[str, ...]]) -> Iterator[OpenedSample]:
-        """The sample's values read and measured; raw views stay valid until the block ends."""
+    def opened(self, keys: dict[str, tuple[str, ...]]) -> OpenedSample:
+        """The sample's values read and measured, to use in a ``with`` block: raw views stay valid until it ends."""
         started = time.perf_counter()
         if self.codec != RAW:
             values = {role: [self._value(role, k) for k in keys[role]] for role in self.roles}
             read_s = time.perf_counter() - started
             shapes = {role: [self._png_shape(v, k, role) for k, v in zip(keys[role], values[role])]
                       for role in self.roles}
-            yield OpenedSample(self, keys, values, shapes, started, read_s)
-            return
-        txns: dict[int, object] = {}
+            return OpenedSample(self, keys, values, shapes, started, read_s)
+        sample = OpenedSample(self, keys, {}, {}, started, 0.0)
         try:
-            values = {role: [self._raw_view(role, k, txns) for k in keys[role]] for role in self.roles}
-            shapes = {role: [v.shape[:2] for v in vs] for role, vs in values.items()}
-            yield OpenedSample(self, keys, values, shapes, started, time.perf_counter() - started)
-        finally:
-            for txn in txns.values():
-                txn.abort()
+            for role in self.roles:
+                sample.values[role] = [self._raw_view(role, k, sample.txns) for k in keys[role]]
+                sample.shapes[role] = [v.shape[:2] for v in sample.values[role]]
+        except BaseException:
+            sample.close()
+            raise
+        sample.read_s = time.perf_counter() - started
+        return sample
 
     # -- geometry -------------------------------------------------------------------------------------------------
     def windows(self, keys: dict, shapes: dict[str, list[tuple[int, int]]], fractions) -> dict[str, list[Window]]:
