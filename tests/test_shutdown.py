@@ -61,6 +61,10 @@ def test_no_worker_outlives_the_training_process(sample_set, tmp_path, how):
         proc.send_signal({"sigint": signal.SIGINT, "sigterm": signal.SIGTERM, "sigkill": signal.SIGKILL}[how])
     proc.wait(timeout=30)
     assert proc.returncode != 0
+    err = proc.stderr.read()
+    if how == "raise":
+        assert "boom in the training loop" in err
+        assert "died" not in err, err  # DALI stopping its workers at exit is not a worker failure
     deadline = time.monotonic() + 10
     while processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -101,6 +101,11 @@ class WorkerWatchdog:
         proc = next((p for p in dead if p.exitcode not in (None, 0, -signal.SIGTERM)), dead[0])
         self.failure = DalisrError(f"a DALI worker process (pid {proc.pid}) of {self.what} died "
                                    f"({describe_exit(proc.exitcode)}); {_likely_cause(proc.exitcode)}")
+        if proc.exitcode == 0 and self not in _ARMED:
+            # a clean exit while no loader call waits: DALI stopping its pool (the program ending with the loader
+            # open); a later loader call still raises the failure, but an error line now would only mislead
+            log.debug("%s", self.failure)
+            return
         log.error("%s", self.failure)
         # One wake is not always enough: the error raised in a Condition.wait can block again in its finally,
         # re-taking the queue lock the dead worker held. Each wake raises it anew at the blocking call, so
