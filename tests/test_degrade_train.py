@@ -72,7 +72,7 @@ def test_launcher_passes_the_files_top_level_degradation_options(sample_set):
     opt.update(noise_range2=[3, 4], rank=0, world_size=1, num_gpu=0)
     launcher = BasicsrLauncher(OPTIONS)
     launcher.opt = opt
-    dataset = launcher._dalisr_dataset(section)
+    dataset = launcher.build_dataset(section)
     d = dataset.loader.dataset.degradation
     assert d.second.noise_range == (3.0, 4.0) and d.first.jpeg_range == (40.0, 50.0)
     dataset.loader.close()

@@ -80,20 +80,19 @@ class BasicsrLauncher:
         return self.resume_state
 
     def build_dataset(self, dataset_opt: dict) -> Any:
-        where = f"options file {self.options_file} (datasets.{self._section_name(dataset_opt)})"
-        if not uses_dalisr(dataset_opt, where) or \
-                stays_on_repository_loader(dataset_opt, self._section_name(dataset_opt), where):
+        section = self._section_name(dataset_opt)
+        where = f"options file {self.options_file} (datasets.{section})"
+        if not uses_dalisr(dataset_opt, where) or stays_on_repository_loader(dataset_opt, section, where):
             return self.originals["build_dataset"](dataset_opt)
         if dataset_opt.get("phase") != "train" and self._validates_by_index():
-            indexed = self._indexed_val(dataset_opt, where)
+            indexed = self._indexed_val(dataset_opt, section, where)
             if indexed is not None:
                 return indexed
             log.warning("dalisr: datasets.%s is loaded by BasicSR's own loader: %s validates by indexing its val "
                         "dataset (dataset[i], data_info), which dalisr serves for %s, not for %s",
-                        self._section_name(dataset_opt), self.opt["model_type"], " and ".join(INDEXED_TYPES),
-                        dataset_opt.get("type"))
+                        section, self.opt["model_type"], " and ".join(INDEXED_TYPES), dataset_opt.get("type"))
             return self.originals["build_dataset"](dataset_opt)
-        return self._dalisr_dataset(dataset_opt)
+        return self._dalisr_dataset(dataset_opt, section, where)
 
     def EnlargedSampler(self, dataset: Any, num_replicas: int, rank: int, ratio: int = 1) -> Any:  # noqa: N802
         if isinstance(dataset, DalisrDataset):
@@ -147,13 +146,17 @@ class BasicsrLauncher:
         model_class = MODEL_REGISTRY.get(name)
         return isinstance(model_class, type) and issubclass(model_class, VideoBaseModel)
 
-    def _indexed_val(self, dataset_opt: dict, where: str) -> IndexedVideoVal | None:
+    def _own_loader_hint(self, section: str) -> str:
+        """The other way out of a dalisr error in a section: BasicSR's own loader for it."""
+        return (f"Or set 'dalisr: false' in datasets.{section} of {self.options_file} to load that section with "
+                "BasicSR's own loader")
+
+    def _indexed_val(self, dataset_opt: dict, section: str, where: str) -> IndexedVideoVal | None:
         """The val set a video model indexes, read through dalisr's stores (None: a type dalisr does not index)."""
         try:
             indexed = indexed_video_val(dataset_opt, where)
         except DalisrError as err:
-            raise DalisrError(f"{err}. Or set 'dalisr: false' in datasets.{self._section_name(dataset_opt)} of "
-                              f"{self.options_file} to load that section with BasicSR's own loader") from None
+            raise DalisrError(f"{err}. {self._own_loader_hint(section)}") from None
         if indexed is not None:
             self.indexed.append(indexed)
         return indexed
@@ -163,8 +166,8 @@ class BasicsrLauncher:
 
         return "gpu" if self.opt.get("num_gpu", 0) != 0 and torch.cuda.is_available() else "cpu"
 
-    def _dalisr_dataset(self, dataset_opt: dict) -> DalisrDataset:
-        opt, section = self.opt, self._section_name(dataset_opt)
+    def _dalisr_dataset(self, dataset_opt: dict, section: str, where: str) -> DalisrDataset:
+        opt = self.opt
         train = dataset_opt.get("phase") == "train"
         options = dict(dataset_opt)
         if options.get("degradation") not in (None, False):  # Real-ESRGAN keeps these at the file's top level
@@ -172,13 +175,11 @@ class BasicsrLauncher:
         if not train:
             options["batch_size_per_gpu"] = 1  # BasicSR validates one image at a time
         shard, world = (opt["rank"], opt["world_size"]) if train else (0, 1)  # val: rank 0 sees all
-        where = f"options file {self.options_file} (datasets.{section})"
         try:
             loader = dalisr_dataloader(options, device=self._device(), shard_id=shard, num_shards=world,
                                        seed=opt["manual_seed"], origin=where)
         except DalisrError as err:
-            raise DalisrError(f"{err}. Or set 'dalisr: false' in datasets.{section} of {self.options_file} to load "
-                              "that section with BasicSR's own loader (a type a repository defines stays on its "
+            raise DalisrError(f"{err}. {self._own_loader_hint(section)} (a type a repository defines stays on its "
                               "loader by itself once its package is imported: dalisr run path/to/train.py or "
                               "dalisr train --import PKG)") from None
         self.loaders.append(loader)

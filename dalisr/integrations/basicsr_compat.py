@@ -19,8 +19,9 @@ from types import ModuleType
 from ..errors import DalisrError
 
 #: basicsr releases the launcher is tested with (the names it rebinds exist in basicsr.train there)
-SUPPORTED = ">=1.3.4.9,<1.5 (tested with 1.3.4.9 and 1.4.2)"
-LOWEST, BEYOND = (1, 3, 4, 9), (1, 5)
+RANGE = ">=1.3.4.9,<1.5"
+SUPPORTED = f"{RANGE} (tested with 1.3.4.9 and 1.4.2)"
+LOWEST, BEYOND = (1, 3, 4, 9), (1, 5)  # RANGE's bounds, as version tuples
 LEGACY_MODULE = "torchvision.transforms.functional_tensor"
 
 
@@ -56,7 +57,7 @@ def import_basicsr() -> ModuleType:
         raise DalisrError("dalisr train needs torch") from None
     if importlib.util.find_spec("basicsr") is None:
         raise DalisrError("dalisr train runs BasicSR's training pipeline, but basicsr is not installed. "
-                          "Fix: pip install -e '.[basicsr]' (or pip install 'basicsr>=1.3.4.9,<1.5')")
+                          f"Fix: pip install -e '.[basicsr]' (or pip install 'basicsr{RANGE}')")
     register_functional_tensor_alias()
     basicsr = importlib.import_module("basicsr")
     check_version(getattr(basicsr, "__version__", "?"), getattr(basicsr, "__file__", "?"))
@@ -71,4 +72,4 @@ def check_version(version: str, where: str) -> None:
         numbers = ()
     if not numbers or not LOWEST <= numbers < BEYOND:
         raise DalisrError(f"basicsr {version} ({where}) is not supported: dalisr serves basicsr {SUPPORTED}. "
-                          "Fix: pip install 'basicsr>=1.3.4.9,<1.5'")
+                          f"Fix: pip install 'basicsr{RANGE}'")

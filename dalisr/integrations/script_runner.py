@@ -33,6 +33,7 @@ MODULE_NAMES = (
     ("basicsr.models", ("build_model",)),
 )
 
+
 def options_file_of(args: Sequence[str]) -> str:
     """The ``-opt`` value of a script's arguments (dalisr's messages name the options file)."""
     for i, arg in enumerate(args):
@@ -80,15 +81,16 @@ def basicsr_modules_bound_to(launcher: Any) -> Iterator[None]:
                 raise DalisrError(f"this basicsr has no {module.__name__}.{name}, which dalisr run relies on. "
                                   f"Fix: use basicsr {SUPPORTED}")
             saved.append((module, name, getattr(module, name)))
-    saved.append((options_module, "parse_options", options_module.parse_options))
+    parse_options = options_module.parse_options
     try:
-        for module, name, _ in saved[:-1]:
+        for module, name, _ in saved:
             setattr(module, name, getattr(launcher, name))
-        options_module.parse_options = _with_opt_capture(launcher, saved[-1][2])
+        options_module.parse_options = _with_opt_capture(launcher, parse_options)
         yield
     finally:
         for module, name, value in saved:
             setattr(module, name, value)
+        options_module.parse_options = parse_options
 
 
 @contextlib.contextmanager

@@ -72,12 +72,13 @@ class OpenedSample:
                     decoded += nbytes
                     paths.append(path)
                 out.append(win)
+        mismatches = paths.count("mismatch")
         if reader.stats is not None:
             encoded = decoded if raw else sum(len(v) for vs in self.values.values() for v in vs)
             reader.stats.add(read_s=self.read_s, decode_s=time.perf_counter() - self.started - self.read_s,
                              encoded_bytes=encoded, decoded_bytes=decoded, seek_windows=paths.count("seek"),
-                             seek_mismatches=paths.count("mismatch"))
-        return Frames(out, paths.count("mismatch"))
+                             seek_mismatches=mismatches)
+        return Frames(out, mismatches)
 
 
 @dataclass
