@@ -45,6 +45,10 @@ SCHEMA: dict[str, tuple[type, ...]] = {
     "dalisr": (bool,),
 }
 
+#: GT-only types whose LQ the graph makes by downscaling (HAT's, HMA's and dalisr's names for one semantics):
+#: gt_size must be a multiple of scale in every phase
+BICUBIC_FROM_GT = ("ImageNetPairedDataset", "PairedImageNetDataset", "BicubicFromGTDataset")
+
 REQUIRED: dict[str, tuple[str, ...]] = {
     "PairedImageDataset": ("dataroot_gt", "dataroot_lq", "io_backend", "scale"),
     "REDSDataset": ("dataroot_gt", "dataroot_lq", "meta_info_file", "io_backend", "scale", "num_frame"),
@@ -59,6 +63,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "RealESRGANDataset": ("dataroot_gt", "io_backend", "kernel_list", "kernel_prob", "blur_sigma", "betag_range",
                           "betap_range", "sinc_prob", "kernel_list2", "kernel_prob2", "blur_sigma2", "betag_range2",
                           "betap_range2", "sinc_prob2", "final_sinc_prob"),
+    **dict.fromkeys(BICUBIC_FROM_GT, ("dataroot_gt", "io_backend", "scale")),
 }
 # needed only to cut training patches (FFHQ trains on whole faces: BasicSR does not crop them)
 REQUIRED_FOR_TRAIN: dict[str, tuple[str, ...]] = {
@@ -73,7 +78,9 @@ REQUIRED_FOR_TRAIN: dict[str, tuple[str, ...]] = {
     "VideoTestDataset": (),
     "VideoRecurrentTestDataset": (),
     "RealESRGANDataset": (),  # its crop is the fixed 400 crop-or-pad; gt_size is the model's
+    **dict.fromkeys(BICUBIC_FROM_GT, ("gt_size",)),
 }
+
 # types that read every frame whatever num_frame says (BasicSR's options write `num_frame: -1` for them)
 NUM_FRAME_UNUSED = ("Vimeo90KRecurrentDataset", "VideoRecurrentTestDataset")
 CHOICES = {
@@ -230,7 +237,7 @@ def _check_numbers(cfg: DatasetConfig) -> None:
     if std is not None and any(v == 0 for v in std):
         raise DalisrError(f"{cfg.where('std')} has a zero: division by zero. Fix: use positive values")
     gt_size, scale = cfg.opt.get("gt_size"), cfg.opt.get("scale")
-    if cfg.phase == "train" and gt_size and scale and gt_size % scale:
+    if (cfg.phase == "train" or cfg.type in BICUBIC_FROM_GT) and gt_size and scale and gt_size % scale:
         raise DalisrError(
             f"{cfg.where('gt_size')} is {gt_size}, not a multiple of scale {scale}: the LQ patch would not align. "
             f"Fix: use a multiple of {scale}"

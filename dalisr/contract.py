@@ -124,3 +124,39 @@ class Contract:
         extras = tuple(got.extras) if self.extras_to_batch else ()
         return (*(images[n] for n in self.image_names), *(got.sample[f.name] for f in SAMPLE_FIELDS if f.batch),
                 *extras)
+
+
+@dataclass(frozen=True)
+class GTWindow:
+    """Where a GT-only sample's pieces lie, for a graph that makes its LQ from a window of the GT (int32 fields).
+
+    ``box_*``: the part of the image to decode (coordinates of the image as decoded, EXIF orientation applied);
+    ``upscaled``: 1 where that box is first resized to ``window_*`` (the image upscaled to ``gt_size`` on an axis
+    it is shorter on), else 0 and ``window_*`` is the box's size; ``gt_*``: the GT crop inside the window;
+    ``lq_*``: the LQ crop inside the window's downscale. The window holds a margin around the GT crop for the
+    LQ's kernel, except where it meets the image's edge.
+    """
+
+    box_top: int
+    box_left: int
+    box_height: int
+    box_width: int
+    upscaled: int
+    window_height: int
+    window_width: int
+    gt_top: int
+    gt_left: int
+    gt_height: int
+    gt_width: int
+    lq_top: int
+    lq_left: int
+    lq_height: int
+    lq_width: int
+
+    def array(self) -> np.ndarray:
+        return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.int32)
+
+    @classmethod
+    def slot(cls, name: str) -> int:
+        """The position of field ``name`` in :meth:`array` (the graph reads the fields by it)."""
+        return [f.name for f in fields(cls)].index(name)

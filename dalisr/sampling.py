@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .contract import GTWindow
 from .errors import DalisrError
 
 LAST_BATCH_POLICIES = ("drop", "pad")
@@ -111,3 +112,38 @@ def window_anchor(fractions: np.ndarray, height: int, width: int, patch: int) ->
     top = min(np.floor(np.float32(fractions[0]) * room_h), room_h - np.float32(1))
     left = min(np.floor(np.float32(fractions[1]) * room_w), room_w - np.float32(1))
     return int(top), int(left)
+
+
+def gt_window(height: int, width: int, scale: int, gt_size: int | None, fractions: np.ndarray, train: bool,
+              margin: int) -> GTWindow:
+    """The window of a GT-only sample whose LQ is the bicubic downscale of the whole (modcropped) image.
+
+    As HAT's ImageNetPairedDataset: the image is cut to a multiple of ``scale`` (modcrop), then upscaled to
+    ``gt_size`` on an axis shorter than that (bilinear), then downscaled by ``scale``. Training takes a
+    ``gt_size`` crop of GT and its aligned ``gt_size / scale`` crop of LQ (top-left from ``fractions``, as
+    :func:`window_anchor`); val keeps the whole image. The decoded box is the GT crop plus ``margin`` (a
+    multiple of ``scale``) on each side, cut at the image's edge; an upscaled axis is decoded whole.
+    """
+    hm, wm = height - height % scale, width - width % scale
+    if not hm or not wm:
+        raise DalisrError(f"the image ({height}, {width}) is smaller than the scale {scale}")
+    hu, wu = (max(hm, gt_size), max(wm, gt_size)) if gt_size else (hm, wm)
+    if train:
+        patch = gt_size // scale
+        top, left = window_anchor(fractions, hu // scale, wu // scale, patch)
+        crop = (top * scale, left * scale, gt_size, gt_size)
+    else:
+        crop = (0, 0, hu, wu)
+    box, window, at = [], [], []
+    for start, length, full, kept in ((crop[0], crop[2], hu, hm), (crop[1], crop[3], wu, wm)):
+        if full != kept:  # upscaled: the whole axis is decoded and resized
+            lo, hi = 0, full
+            box.append((0, kept))
+        else:
+            lo, hi = max(0, start - margin), min(full, start + length + margin)
+            box.append((lo, hi - lo))
+        window.append(hi - lo)
+        at.append(start - lo)
+    return GTWindow(box[0][0], box[1][0], box[0][1], box[1][1], int((hu, wu) != (hm, wm)), window[0], window[1],
+                    at[0], at[1], crop[2], crop[3], at[0] // scale, at[1] // scale, crop[2] // scale,
+                    crop[3] // scale)

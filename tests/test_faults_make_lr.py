@@ -35,7 +35,7 @@ def test_make_lr_matches_basicsr_imresize_on_odd_sizes(factor, channels):
 def test_rounding_happens_once():
     # independent of BasicSR: a 1-D resize of the row pass's unrounded values, rounded once
     img = np.random.default_rng(3).integers(0, 256, (9, 9), dtype=np.uint8)
-    from dalisr.prep.imresize import contributions
+    from dalisr.degrade.bicubic import contributions
 
     w, idx = contributions(9, 3, 1 / 3)
     rows = np.einsum("op,opw->ow", w, img.astype(np.float64)[idx])

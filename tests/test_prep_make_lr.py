@@ -9,7 +9,8 @@ import numpy as np
 from click.testing import CliRunner
 
 from dalisr.cli import main
-from dalisr.prep.imresize import contributions, imresize_down
+from dalisr.degrade.bicubic import contributions
+from dalisr.prep.imresize import imresize_down
 
 
 def run(*args):

@@ -6,6 +6,7 @@ import os
 
 import click
 
+from ..prep.sample_imagenet import make_imagenet_sample
 from ..prep.sample_images import PHOTOS, count_subimages, make_sample_set
 from ..prep.sample_video import make_sample_reds
 from .common import progress, user_errors
@@ -19,8 +20,12 @@ from .common import progress, user_errors
 @click.option("--reds", is_flag=True,
               help="Also write a small REDS-like video set in OUT/REDS (4 clips of 10 frames, REDS4 val folders), "
                    "as pipelines/basicvsr_reds_sample.yml reads it.")
+@click.option("--imagenet", is_flag=True,
+              help="Also write a small ImageNet-like JPEG set in OUT/ImageNet (24 images of ImageNet's sizes, with "
+                   "a gray, a CMYK, a progressive, an EXIF-rotated JPEG and a PNG named .JPEG; meta_info file), as "
+                   "pipelines/hat_imagenet_x4_sample.yml reads it.")
 @user_errors
-def make_sample(out: str, limit: int | None, no_lmdb: bool, reds: bool) -> None:
+def make_sample(out: str, limit: int | None, no_lmdb: bool, reds: bool, imagenet: bool) -> None:
     """Write a small DIV2K-like paired set into OUT from scikit-image's photographs.
 
     GT sub-images are 480x480 (step 240) as BasicSR's extract_subimages cuts
@@ -36,6 +41,9 @@ def make_sample(out: str, limit: int | None, no_lmdb: bool, reds: bool) -> None:
     if reds:
         video = make_sample_reds(os.path.join(out, "REDS"))
         click.echo(f"sample REDS set ready in {video.root}")
+    if imagenet:
+        images = make_imagenet_sample(os.path.join(out, "ImageNet"))
+        click.echo(f"sample ImageNet-like set ready in {images.root}")
 
 
 def register(group: click.Group) -> None:

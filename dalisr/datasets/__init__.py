@@ -8,6 +8,8 @@ from ..config import DatasetConfig
 from ..errors import DalisrError
 from ..storage import Store
 from .base import DatasetIndex, Sample
+from .bicubic_from_gt import TYPE_NAMES as BICUBIC_FROM_GT
+from .bicubic_from_gt import build_bicubic_from_gt
 from .ffhq import build_ffhq
 from .paired import build_paired
 from .realesrgan import build_realesrgan
@@ -32,6 +34,7 @@ BUILDERS: dict[str, Callable[[DatasetConfig], tuple[DatasetIndex, dict[str, Stor
     "VideoTestDataset": build_video_test,
     "VideoRecurrentTestDataset": build_video_recurrent_test,
     "RealESRGANDataset": build_realesrgan,
+    **dict.fromkeys(BICUBIC_FROM_GT, build_bicubic_from_gt),
 }
 
 

@@ -39,8 +39,9 @@ class DatasetIndex:
     roles: dict[str, int] = {"gt": 1, "lq": 1}
     #: roles batched as T x C x H x W even when T is 1 (frame sequences); others are C x H x W when single
     sequences: frozenset[str] = frozenset()
-    #: per-sample arrays the source emits after the frames (name -> numpy dtype), made by :meth:`extra_arrays`;
-    #: they reach the batch under their names (e.g. Real-ESRGAN's kernels)
+    #: per-sample arrays the source emits after the frames (name -> numpy dtype): first those the reader makes
+    #: from the values it read (a window chosen from an image's size), then :meth:`extra_arrays`; they reach the
+    #: batch under their names (e.g. Real-ESRGAN's kernels)
     extra_outputs: dict[str, str] = {}
     #: BasicSR's crop-or-pad: GT padded (reflect-101) up to this square and cut to it, after the flips
     crop_pad_size: int | None = None
@@ -50,6 +51,9 @@ class DatasetIndex:
     extras_to_batch: bool = True
     #: Real-ESRGAN's degradation, run by the graph (:class:`dalisr.degrade.options.DegradeOptions`), else None
     degradation = None
+    #: the LQ is MATLAB's bicubic downscale of the GT, made by the graph from a window of it: the reader plans
+    #: that window (:class:`dalisr.contract.GTWindow`) from the value's header, as the dataset's one extra output
+    bicubic_lq: bool = False
 
     def __init__(self, samples: Sequence[Sample]) -> None:
         self.samples = list(samples)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..config import DatasetConfig
 from ..degrade.kernels import KernelOptions, draw_kernels
-from ..errors import DalisrError
+from ..formats.meta_info import read_first_tokens
 from ..storage import Store, open_store
 from .base import DatasetIndex, require_samples
 
@@ -72,13 +72,9 @@ def realesrgan_index(cfg: DatasetConfig, store: Store) -> list[str]:
     if store.kind == "lmdb":
         return [e.key for e in store.meta()]
     listing = _meta_info_file(cfg)
-    if listing:
-        try:
-            with open(listing, encoding="utf-8") as f:  # BasicSR takes each line's first token
-                keys = [line.split()[0] for line in f if line.strip()]
-        except FileNotFoundError:
-            raise DalisrError(f"{cfg.where('meta_info')}: file {listing} does not exist. Fix: point meta_info at "
-                              "the list of GT images (one path under dataroot_gt per line)") from None
+    if listing:  # BasicSR takes each line's first token
+        keys = read_first_tokens(listing, f"{cfg.where('meta_info')}: file",
+                                 "point meta_info at the list of GT images (one path under dataroot_gt per line)")
     else:
         keys = store.keys() or []
     return keys

@@ -60,3 +60,22 @@ def header_shape(buf: bytes | memoryview) -> tuple[int, int, int] | None:
 
     png = read_png_header(buf)
     return png.shape if png is not None else read_jp2_shape(buf)
+
+
+def shape_if_dali_decodes_as_opencv(buf: bytes | memoryview) -> tuple[int, int] | None:
+    """(h, w) as decoded, where DALI's decoders give ``cv2.imdecode(buf, IMREAD_COLOR)``'s pixels; else None.
+
+    Checked (tests/test_bicubic_from_gt_decode.py): 8-bit PNGs of every colour type, and 8-bit JPEGs with
+    one or three components (baseline, progressive, any chroma subsampling, any EXIF orientation). Not so:
+    CMYK/YCCK JPEGs and 16-bit PNGs (values 1 level off), GIF (DALI refuses it); other formats are not relied on.
+    """
+    from .jpeg import read_jpeg_header
+    from .png import read_png_header
+
+    png = read_png_header(buf)
+    if png is not None:
+        return (png.height, png.width) if png.bit_depth == 8 else None
+    jpeg = read_jpeg_header(buf)
+    if jpeg is not None and jpeg.precision == 8 and jpeg.components in (1, 3):
+        return (jpeg.height, jpeg.width)
+    return None

@@ -188,19 +188,33 @@ def entries_codec(entries: Iterable[MetaEntry], where: str = "meta_info.txt") ->
     return codecs.pop() if codecs else "png"
 
 
+_FIRST_TOKEN = re.compile(r"^[ \t]*(\S+)", re.MULTILINE)
+
+
+def read_first_tokens(path: str | os.PathLike, option: str, fix: str) -> list[str]:
+    """The first token of every non-blank line of a list file (BasicSR's meta info lists), in one regex pass.
+
+    ``option`` names the setting that pointed here and ``fix`` what it should point at, for the messages.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return _FIRST_TOKEN.findall(f.read())
+    except FileNotFoundError:
+        raise DalisrError(f"{option} {path} does not exist. Fix: {fix}") from None
+    except OSError as exc:
+        raise DalisrError(f"{option} {path} cannot be read: {exc.strerror or exc}. Fix: give this user read "
+                          "permission, or check the disk") from None
+
+
 def read_sequence_list(path: str | os.PathLike, option: str = "meta_info_file") -> list[str]:
     """Vimeo90K's ``clip/seq`` list: the first token of every non-blank line.
 
     Reads ``sep_trainlist.txt`` and BasicSR's Vimeo90K meta info alike.
     ``option`` names the setting that pointed here, for the error messages.
     """
-    path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            seqs = [line.split()[0] for line in f if line.strip()]
-    except FileNotFoundError:
-        raise DalisrError(f"{option} {path} does not exist. Fix: point it at Vimeo90K's sep_trainlist.txt "
-                          "or a meta info file with 'clip/seq' first on each line") from None
+    seqs = read_first_tokens(path, option, "point it at Vimeo90K's sep_trainlist.txt or a meta info file with "
+                                           "'clip/seq' first on each line")
     for i, seq in enumerate(seqs, 1):
         if seq.count("/") != 1:
             raise DalisrError(f"{path}: entry {i} '{seq}' is not 'clip/seq' (e.g. 00001/0001)")

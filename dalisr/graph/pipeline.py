@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..sources.base import SampleSource
+from .bicubic import gt_lq_from_window
 from .ops import (
     GraphSpec,
     augment,
@@ -83,7 +84,7 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
     fields = contract.source_fields(pixels)
     parallel = rt.py_num_workers > 0
 
-    @pipeline_def(enable_conditionals=spec.use_rot or dataset.degradation is not None)
+    @pipeline_def(enable_conditionals=spec.use_rot or dataset.degradation is not None or dataset.bicubic_lq)
     def sr_pipeline():
         es_kwargs = {"parallel": True, "prefetch_queue_depth": 2} if parallel else {}
         if pixels:
@@ -92,6 +93,11 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
                                   dtype=[types.to_dali_type(np.dtype(f.dtype)) for f in fields], **es_kwargs)
         got = contract.unpack(outs)
         frames, fractions, flips = got.frames, got.sample["fractions"], got.sample["flips"]
+        if dataset.bicubic_lq:  # GT only: the LQ made from a window of it, both cropped there
+            images = gt_lq_from_window(frames["gt"][0], got.extras[0], spec.scale, spec.device)
+            if spec.train:
+                images = dict(zip(images, augment(list(images.values()), flips, spec.use_hflip, spec.use_rot)))
+            return contract.batch_outputs({name: to_tensor(x, spec) for name, x in images.items()}, got)
         if pixels:  # decoded and cropped by the source
             decoded = {role: [x.gpu() if spec.device == "gpu" else x for x in xs] for role, xs in frames.items()}
         elif spec.train and spec.gt_size:  # decode only the crop windows

@@ -128,7 +128,8 @@ def build_dataloader(opt: Mapping | str | os.PathLike, device: str = "auto", sha
     check_fits(s.path for s in stores.values() if s.kind == "lmdb")
     check_resident(*loader_files(dataset, stores))
     spec = graph_spec(cfg, device)
-    png_values = first_value_is_png(dataset, stores)
+    # a dataset whose LQ the graph makes decodes its values in the graph, whatever they are
+    png_values = not dataset.bicubic_lq and first_value_is_png(dataset, stores)
     runtime = runtime_options(cfg, device, batch_size, png_values, train_crop=bool(spec.train and spec.gt_size))
     loader = DaliLoader(dataset, stores, plan, spec, runtime, origin=cfg.origin,
                         on_error=cfg.get("on_error", "raise"), png_values=png_values)

@@ -1,35 +1,26 @@
 """MATLAB's ``imresize(img, 1/s, 'bicubic')`` in numpy, as BasicSR's LR images are made.
 
-What MATLAB does, and so what this does:
-
-* the cubic kernel of Keys with a = -0.5 and width 4;
-* when shrinking (scale < 1) the kernel is stretched by 1/scale (antialiasing):
-  ``h(x) = scale * cubic(scale * x)`` over a width of ``4 / scale``;
-* output pixel ``x`` (from 1) is centred on input coordinate
-  ``u = x / scale + 0.5 * (1 - 1 / scale)``; it takes input pixels
-  ``floor(u - width/2) + 0 .. P-1`` with ``P = ceil(width) + 2``, weights
-  ``h(u - index)`` normalised to sum 1; indices outside the image are mirrored
-  (symmetric padding: ... 2 1 | 1 2 ... n | n n-1 ...), and columns whose weights
-  are all zero are dropped;
-* the two dimensions are resized one after the other (the one shrinking most
-  first; rows first when equal) in double precision, and integer images are
-  rounded (half away from zero) and clipped once, at the end: BasicSR's
-  MATLAB scripts call ``im2double`` first and ``imwrite`` the double result,
-  and its ``matlab_functions.imresize`` works in floats (rounding between the
-  passes, as ``imresize`` of a uint8 array does, differs by up to 6 levels);
-* the output size is ``ceil(size * scale)``.
+The kernel, the coordinates and the symmetric padding are MATLAB's
+(:mod:`dalisr.degrade.bicubic`, which the loader's graph shares). Here, as in
+MATLAB: the two dimensions are resized one after the other (the one shrinking
+most first; rows first when equal) in double precision, and integer images are
+rounded (half away from zero) and clipped once, at the end: BasicSR's MATLAB
+scripts call ``im2double`` first and ``imwrite`` the double result, and its
+``matlab_functions.imresize`` works in floats (rounding between the passes, as
+``imresize`` of a uint8 array does, differs by up to 6 levels); the output size
+is ``ceil(size * scale)``.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..degrade.bicubic import contributions
 from ..errors import DalisrError
 from ..formats.codec import encode_png
 from .files import list_images, read_image, staged_folder, write_bytes
@@ -37,40 +28,6 @@ from .pool import ordered_map
 from .safe_output import tree_bytes
 
 log = logging.getLogger(__name__)
-
-KERNEL_WIDTH = 4.0
-
-
-def cubic(x: np.ndarray) -> np.ndarray:
-    """Keys' cubic convolution kernel with a = -0.5 (MATLAB's ``cubic``)."""
-    ax = np.abs(x)
-    ax2, ax3 = ax * ax, ax * ax * ax
-    return ((1.5 * ax3 - 2.5 * ax2 + 1) * (ax <= 1)
-            + (-0.5 * ax3 + 2.5 * ax2 - 4 * ax + 2) * ((ax > 1) & (ax <= 2)))
-
-
-def contributions(in_length: int, out_length: int, scale: float,
-                  kernel_width: float = KERNEL_WIDTH) -> tuple[np.ndarray, np.ndarray]:
-    """(weights, 0-based input indices), each ``out_length x P``, for one dimension."""
-    if scale < 1:
-        def h(x):
-            return scale * cubic(scale * x)
-
-        kernel_width = kernel_width / scale
-    else:
-        h = cubic
-    x = np.arange(1, out_length + 1, dtype=np.float64)
-    u = x / scale + 0.5 * (1 - 1 / scale)
-    left = np.floor(u - kernel_width / 2)
-    p = int(math.ceil(kernel_width)) + 2
-    indices = left[:, None] + np.arange(p, dtype=np.float64)[None, :]  # 1-based, may leave the image
-    weights = h(u[:, None] - indices)
-    weights = weights / weights.sum(axis=1, keepdims=True)
-    mirror = np.concatenate([np.arange(in_length), np.arange(in_length - 1, -1, -1)])
-    indices = mirror[np.mod(indices.astype(np.int64) - 1, mirror.size)]
-    keep = np.any(weights != 0, axis=0)
-    return weights[:, keep], indices[:, keep]
-
 
 def _round_like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if np.issubdtype(dtype, np.integer):

@@ -55,10 +55,12 @@ def gt_partner(lq_frame: int, num_gt: int) -> int:
 
 @dataclass
 class Frames:
-    """One sample's frames (every role, in ``roles`` order) and the png-seek values that missed their index."""
+    """One sample's frames (every role, in ``roles`` order), the png-seek values that missed their index, and
+    the per-sample arrays the reader made from the values (the first of the dataset's ``extra_outputs``)."""
 
     arrays: list[np.ndarray]
     seek_mismatches: int = 0
+    extras: tuple[np.ndarray, ...] = ()
 
 
 class FrameReader(Protocol):
@@ -149,9 +151,9 @@ class SampleSource:
                 replaced += 1
                 # a replacement from the same epoch, chosen deterministically
                 index = int(indices[(slot + 1 + attempt) % len(indices)])
-        extras = ()
-        if self.dataset.extra_outputs:
-            extras = self.dataset.extra_arrays(index, extra_rng(self.plan.seed, epoch, position))
+        extras = frames.extras
+        if len(extras) < len(self.dataset.extra_outputs):
+            extras = (*extras, *self.dataset.extra_arrays(index, extra_rng(self.plan.seed, epoch, position)))
         skipped = SkipRecord(first_bad, replaced, frames.seek_mismatches)
         sample = {"idx": np.array([index], dtype=np.int64), "skipped": skipped.array(), "fractions": fractions,
                   "flips": flips}

@@ -16,6 +16,7 @@ from ..storage import Store
 from .base import FrameReader, SampleSource
 from .crop_pad import CropPadReader
 from .encoded import EncodedReader
+from .gt_windows import GTWindowReader
 from .stats import SourceStats
 from .windows import WindowReader
 
@@ -71,7 +72,8 @@ class ReadOptions:
 
 def choose_reader(dataset: DatasetIndex, stores: dict[str, Store], opts: ReadOptions,
                   stats: SourceStats | None = None) -> FrameReader:
-    """Raw LMDBs: windows (the graph cannot decode them); a crop-or-pad dataset: its square; PNG training crops
+    """A dataset whose LQ the graph makes from a GT window: the value and the window's plan; raw LMDBs: windows
+    (the graph cannot decode them); a crop-or-pad dataset: its square; PNG training crops
     where the workers decode them (``opts.decode_png``): windows; otherwise whole values for DALI's decoder
     (JPEG 2000 stays with DALI, which decodes it on the GPU under ``mixed``). Mixed codecs are refused."""
     codecs = {store.codec() for store in stores.values()}
@@ -80,6 +82,13 @@ def choose_reader(dataset: DatasetIndex, stores: dict[str, Store], opts: ReadOpt
         raise DalisrError(f"the stores of one dataset mix raw and encoded values ({where}). Fix: convert "
                           "them to one codec with `dalisr convert SRC DST --codec raw|png|jp2`")
     roles = dict(dataset.roles)
+    if dataset.bicubic_lq:
+        if RAW in codecs:
+            raise DalisrError(f"{', '.join(s.describe() for s in stores.values())} holds raw values; the LQ of "
+                              f"{type(dataset).__name__} is made from encoded images (JPEG, PNG) by the graph. Fix: "
+                              "convert it with `dalisr convert SRC DST --codec png`")
+        return GTWindowReader(stores, opts.scale, opts.gt_size, opts.train, check_intact=opts.on_error == "skip",
+                              stats=stats)
     if dataset.crop_pad_size:
         codec = RAW if RAW in codecs else "png"
         windows = WindowReader(stores, roles, codec, crop=True, stats=stats)

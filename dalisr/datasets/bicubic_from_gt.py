@@ -1,0 +1,87 @@
+"""GT images alone; the LQ is MATLAB's bicubic downscale of each, made by the graph (no LR folders to prepare).
+
+The semantics of HAT's ``ImageNetPairedDataset`` (HMA's ``PairedImageNetDataset``
+is the same), which HAT, DRCT and HMA pretrain on ImageNet with, served under
+those names and as dalisr's ``BicubicFromGTDataset``: each GT image is cut to a
+multiple of ``scale``, upscaled (bilinear) to ``gt_size`` on an axis shorter
+than that, and its LQ is ``imresize(GT, 1 / scale)`` of the whole image, in
+float. Training crops a paired ``gt_size`` window and flips it as
+``PairedImageDataset``; val keeps whole images. The graph makes each pair from
+one window of the GT (:mod:`dalisr.graph.bicubic`), equal to the whole-image
+reference.
+
+The samples, in HAT's order: an LMDB's ``meta_info.txt`` keys; else
+``meta_info_file`` (the first token of each line: a path under
+``dataroot_gt``); else the image files of the ``dataroot_gt`` folder, sorted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..config import BICUBIC_FROM_GT, DatasetConfig
+from ..formats.meta_info import read_first_tokens
+from ..storage import LmdbStore, Store, open_store
+from .base import DatasetIndex, require_samples
+from .keytable import KeyTable
+from .shared import collector_paused
+
+#: the type names served with these semantics (HAT's, HMA's, dalisr's own)
+TYPE_NAMES = BICUBIC_FROM_GT
+
+
+class BicubicFromGT(DatasetIndex):
+    """One GT key per sample; the graph makes ``gt`` and ``lq`` from a window the reader plans (``window``)."""
+
+    roles = {"gt": 1}
+    extra_outputs = {"window": "int32"}  # a dalisr.contract.GTWindow, made by the reader from the value's header
+    extras_to_batch = False
+    graph_images = ("gt", "lq")
+    bicubic_lq = True
+
+    def __init__(self, keys: KeyTable, root: str | None) -> None:
+        """``root``: what ``gt_path`` joins the key to (``dataroot_gt``), or None where it is the key (LMDB)."""
+        self.keys = keys
+        self.root = root
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def keys_for(self, index: int, rng: np.random.Generator) -> dict[str, tuple[str, ...]]:
+        return {"gt": (self.keys[index],)}
+
+    def name(self, index: int) -> str:
+        return os.path.splitext(os.path.basename(self.keys[index]))[0] or str(index)
+
+    def path(self, index: int) -> str:
+        """HAT's ``gt_path``: the LMDB key, or ``dataroot_gt`` joined with the listed path."""
+        key = self.keys[index]
+        return key if self.root is None else os.path.join(self.root, key)
+
+    def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
+        return {"gt_path": [self.path(int(i)) for i in indices]}
+
+    def fingerprint(self) -> str:
+        return f"{type(self).__name__}:{self.keys.digest()}"
+
+
+def gt_keys(cfg: DatasetConfig, store: Store) -> list[str]:
+    """The GT keys in HAT's order (LMDB meta info, ``meta_info_file``, a folder scan)."""
+    if isinstance(store, LmdbStore):
+        return store.meta_table().keys()
+    if cfg.get("meta_info_file"):
+        return read_first_tokens(cfg["meta_info_file"], f"{cfg.where('meta_info_file')}: file",
+                                 "point meta_info_file at the list of GT images (a path under dataroot_gt first "
+                                 "on each line)")
+    return store.keys() or []
+
+
+def build_bicubic_from_gt(cfg: DatasetConfig) -> tuple[BicubicFromGT, dict[str, Store]]:
+    store = open_store(cfg.io_backend, cfg["dataroot_gt"], "dataroot_gt")
+    with collector_paused():
+        keys = KeyTable.from_strings(gt_keys(cfg, store))
+    require_samples(keys, f"{cfg.origin} ({store.describe()})")
+    return BicubicFromGT(keys, None if store.kind == "lmdb" else cfg["dataroot_gt"]), {"gt": store}
