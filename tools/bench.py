@@ -19,6 +19,9 @@ Modes (each runs in a fresh process, so memory figures are its own):
   ``dalisr-raw``: dalisr on the raw-codec LMDBs, ``dalisr-jp2`` on lossless JPEG 2000 LMDBs (these and the
   png-seek copies made with ``dalisr.prep.convert`` on first use; JPEG 2000 is what DALI decodes on the GPU);
   ``*-gpu`` variants where CUDA is available.
+* ``imagenet-hat`` / ``imagenet-dalisr`` (not run by default): HAT's ImageNet pretraining path (GT JPEGs, the LQ
+  made by bicubic downscaling), HAT's class in a DataLoader vs dalisr, x4, gt_size 256, batch 16 on
+  ``dalisr make-sample DATA --imagenet``'s JPEGs (tools/bench_imagenet.py; ``imagenet-dalisr-gpu`` with CUDA);
 * ``degrade-basicsr`` / ``degrade-dalisr`` (not run by default): Real-ESRGAN's degradation, BasicSR's
   ``feed_data`` on the CPU vs dalisr's in-graph degradation, Real-ESRNet x4 options, gt_size 256,
   batch 12 (see tools/bench_degrade.py; ``--batch`` / ``--gt-size`` do not apply);
@@ -47,7 +50,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(ROOT, "datasets", "sample")
 TARGETS = {"png_vs_baseline": 1.75, "png_of_limit": 0.95, "raw_vs_baseline": 10.0, "rss_vs_baseline": 2.0,
            "gpu_vs_baseline": 2.0, "seek_vs_baseline": 3.0, "seek_vs_limit": 2.0, "seek_rss_vs_baseline": 1.5,
-           "degrade_vs_basicsr": 1.0}
+           "degrade_vs_basicsr": 1.0, "imagenet_vs_hat": 4.0}
 #: converted copies of the sample LMDBs the codec modes read: mode prefix -> codec
 CODEC_MODES = {"dalisr-raw": "raw", "dalisr-jp2": "jp2", "dalisr-png-seek": "png-seek"}
 
@@ -353,6 +356,10 @@ def run_dalisr(args, mode: str) -> dict:
 
 
 def run_child(args) -> dict:
+    if args.child.startswith("imagenet-"):
+        from bench_imagenet import run_mode
+
+        return run_mode(args.child, args)
     if args.child.startswith("degrade-"):
         from bench_degrade import run_mode
 
@@ -373,7 +380,9 @@ LABELS = {"limit": "limit: cv2.imdecode only", "baseline": "baseline: BasicSR pa
           "dalisr-png-dali-gpu": "dalisr PNG, DALI ROI (gpu)",
           "dalisr-raw-gpu": "dalisr raw LMDB (gpu)", "dalisr-jp2-gpu": "dalisr JPEG 2000 LMDB (gpu)",
           "degrade-basicsr": "Real-ESRGAN feed_data, torch CPU", "degrade-dalisr": "dalisr degradation in graph",
-          "degrade-dalisr-gpu": "dalisr degradation (gpu)"}
+          "degrade-dalisr-gpu": "dalisr degradation (gpu)",
+          "imagenet-hat": "HAT ImageNetPairedDataset", "imagenet-dalisr": "dalisr ImageNetPairedDataset",
+          "imagenet-dalisr-gpu": "dalisr ImageNetPaired (gpu)"}
 
 
 def default_modes() -> list[str]:
@@ -456,6 +465,10 @@ def check_targets(summary: dict) -> list[dict]:
                                                     / summary["degrade-basicsr"]["samples_per_s"])
         add("degraded pairs >= BasicSR's feed_data alone", "degrade-dalisr", "x_feed_data",
             TARGETS["degrade_vs_basicsr"])
+    if "imagenet-hat" in summary and "imagenet-dalisr" in summary:  # HAT's ImageNet pretraining path
+        summary["imagenet-dalisr"]["x_hat"] = (summary["imagenet-dalisr"]["samples_per_s"]
+                                               / summary["imagenet-hat"]["samples_per_s"])
+        add("ImageNet pairs >= 4x HAT's class", "imagenet-dalisr", "x_hat", TARGETS["imagenet_vs_hat"])
     gpu = [m for m in ("dalisr-png-gpu", "dalisr-png-seek-gpu", "dalisr-png-dali-gpu", "dalisr-jp2-gpu")
            if m in summary]
     if gpu:  # the issue's GPU target: encoded data, same CPU cores as the baseline
@@ -549,7 +562,8 @@ def main(argv=None) -> None:
     info = machine()
     print(f"machine: {info['cores']} cores ({info['cpu']}), CUDA {'yes' if info['cuda'] else 'no'}; "
           f"data: {args.data} x{args.scale}, gt_size {args.gt_size}, batch {args.batch}"
-          f"{' (degrade-* modes: gt_size 256, batch 12)' if any(m.startswith('degrade-') for m in modes) else ''}, "
+          f"{' (degrade-* modes: gt_size 256, batch 12)' if any(m.startswith('degrade-') for m in modes) else ''}"
+          f"{' (imagenet-*: JPEGs, gt_size 256)' if any(m.startswith('imagenet-') for m in modes) else ''}, "
           f"{args.iters} batches after {args.warmup} warm-up, workers {args.workers}", flush=True)
     runs: dict[str, list[dict]] = {m: [] for m in modes}
     for r in range(args.repeat):

@@ -94,10 +94,7 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
         got = contract.unpack(outs)
         frames, fractions, flips = got.frames, got.sample["fractions"], got.sample["flips"]
         if dataset.bicubic_lq:  # GT only: the LQ made from a window of it, both cropped there
-            images = gt_lq_from_window(frames["gt"][0], got.extras[0], spec.scale, spec.device)
-            if spec.train:
-                images = dict(zip(images, augment(list(images.values()), flips, spec.use_hflip, spec.use_rot)))
-            return contract.batch_outputs({name: to_tensor(x, spec) for name, x in images.items()}, got)
+            return contract.batch_outputs(gt_lq_from_window(frames["gt"][0], got.extras[0], flips, spec), got)
         if pixels:  # decoded and cropped by the source
             decoded = {role: [x.gpu() if spec.device == "gpu" else x for x in xs] for role, xs in frames.items()}
         elif spec.train and spec.gt_size:  # decode only the crop windows

@@ -87,8 +87,8 @@ def choose_reader(dataset: DatasetIndex, stores: dict[str, Store], opts: ReadOpt
             raise DalisrError(f"{', '.join(s.describe() for s in stores.values())} holds raw values; the LQ of "
                               f"{type(dataset).__name__} is made from encoded images (JPEG, PNG) by the graph. Fix: "
                               "convert it with `dalisr convert SRC DST --codec png`")
-        return GTWindowReader(stores, opts.scale, opts.gt_size, opts.train, check_intact=opts.on_error == "skip",
-                              stats=stats)
+        return GTWindowReader(stores, opts.scale, opts.gt_size, opts.train, opts.use_hflip, opts.use_rot,
+                              check_intact=opts.on_error == "skip", stats=stats)
     if dataset.crop_pad_size:
         codec = RAW if RAW in codecs else "png"
         windows = WindowReader(stores, roles, codec, crop=True, stats=stats)

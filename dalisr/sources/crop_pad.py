@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..sampling import window_anchor
+from ..sampling import effective_flips, window_anchor
 from .base import Frames
 from .windows import WindowReader
 
@@ -121,13 +121,8 @@ class CropPadReader:
     def codec(self) -> str:
         return self.windows.codec
 
-    def effective_flips(self, flips: np.ndarray) -> tuple[int, int, int]:
-        """The flips graph.augment applies for this sample (the same bits, masked by the options)."""
-        return (int(flips[0]) if self.use_hflip else 0, int(flips[1]) if self.use_rot else 0,
-                int(flips[2]) if self.use_rot else 0)
-
     def load(self, keys: dict[str, tuple[str, ...]], fractions: np.ndarray, flips: np.ndarray) -> Frames:
-        flips3 = self.effective_flips(flips)
+        flips3 = effective_flips(flips, self.use_hflip, self.use_rot)
         with self.windows.opened(keys) as sample:
             height, width = sample.shapes["gt"][0]
             plan = crop_pad_plan(height, width, flips3, fractions, self.size)

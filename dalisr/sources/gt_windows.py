@@ -3,7 +3,7 @@
 The value goes to DALI whole (its decoder cuts the box: JPEG region decoding
 on the CPU, nvJPEG under ``mixed``), together with a
 :class:`dalisr.contract.GTWindow` chosen from the image's size, the scale, the
-crop draws and the margin the LQ's kernel needs. A value DALI would not decode
+crop and flip draws and the margin the LQ's kernel needs. A value DALI would not decode
 exactly as ``cv2.imdecode`` does (CMYK JPEGs, 16-bit PNGs, other formats) is
 decoded here with OpenCV and handed on as a PNG of those pixels.
 """
@@ -18,7 +18,7 @@ import numpy as np
 from ..degrade.bicubic import downscale_taps
 from ..errors import DalisrError
 from ..formats.codec import decode_image, encode_png, shape_if_dali_decodes_as_opencv
-from ..sampling import gt_window
+from ..sampling import effective_flips, gt_window
 from ..storage import Store
 from .base import Frames
 from .encoded import intact
@@ -37,7 +37,7 @@ def decodable(data: bytes, key: str, where: str) -> tuple[np.ndarray, tuple[int,
     if shape is not None:
         return np.frombuffer(data, dtype=np.uint8), shape
     img = decode_image(data, key, where)  # cv2.IMREAD_COLOR: 3-channel BGR, as BasicSR's imfrombytes
-    return np.frombuffer(encode_png(img), dtype=np.uint8), img.shape[:2]
+    return np.frombuffer(encode_png(img, level=0), dtype=np.uint8), img.shape[:2]  # stored: quick both ways
 
 
 @dataclass
@@ -49,6 +49,8 @@ class GTWindowReader:
     scale: int
     gt_size: int | None
     train: bool
+    use_hflip: bool = False
+    use_rot: bool = False
     check_intact: bool = False
     stats: SourceStats | None = None
 
@@ -71,7 +73,8 @@ class GTWindowReader:
                               "Fix: re-create it from the source image (or re-copy the store)")
         value, (height, width) = decodable(data, key, store.describe())
         try:
-            window = gt_window(height, width, self.scale, self.gt_size, fractions, self.train, self.margin)
+            flips3 = effective_flips(flips, self.use_hflip, self.use_rot) if self.train else (0, 0, 0)
+            window = gt_window(height, width, self.scale, self.gt_size, fractions, self.train, self.margin, flips3)
         except DalisrError as err:
             raise DalisrError(f"key '{key}' in {store.describe()}: {err}. Fix: remove it from the list") from None
         if self.stats is not None:

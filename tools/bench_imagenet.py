@@ -1,0 +1,124 @@
+"""HAT's ImageNet pretraining data path: HAT's ImageNetPairedDataset in a torch DataLoader vs dalisr's loader.
+
+    .venv/bin/python tools/bench.py --modes imagenet-hat,imagenet-dalisr --repeat 3
+
+Both read the ImageNet-like JPEGs of ``dalisr make-sample DATA --imagenet`` (DATA/ImageNet: ImageNet's
+sizes, ~45 KB JPEGs) listed by its meta_info file, x4, gt_size 256, batch 16, hflip + rot, on the same cores.
+
+* ``imagenet-hat``: HAT's class semantics, step for step with basicsr's own functions (``imfrombytes``,
+  modcrop, ``cv2.resize``, ``matlab_functions.imresize`` of the whole image, ``paired_random_crop``, ``augment``,
+  ``img2tensor``), in a DataLoader with ``workers`` workers, drop_last, BasicSR's EnlargedSampler and
+  worker seeding; pin_memory and BasicSR's CUDA prefetcher where CUDA is available. The crops are copied
+  before ``augment`` (OpenCV 5 refuses basicsr's in-place flip of a view; same pixels, a negligible cost).
+* ``imagenet-dalisr``: ``build_dataloader`` on the same options, type ImageNetPairedDataset (the LQ made in the
+  DALI graph from the crop window), ``workers`` DALI Python workers; ``imagenet-dalisr-gpu`` under ``mixed``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from bench import CUDAPrefetcher, EnlargedSampler, _measure, _worker_init
+from bench_degrade import _basicsr_importable
+
+SCALE, GT_SIZE, BATCH = 4, 256, 16
+
+
+def sample_paths(data: str) -> tuple[str, str]:
+    """(GT folder, meta_info file) of the ImageNet-like sample under ``data``, made on first use."""
+    from dalisr.prep.sample_imagenet import ImageNetSample, make_imagenet_sample
+
+    sample = ImageNetSample(os.path.join(data, "ImageNet"))
+    if not sample.exists():
+        make_imagenet_sample(sample.root)
+    return sample.gt_folder, sample.meta_info_file
+
+
+class HATImageNetPairs:
+    """HAT's ``ImageNetPairedDataset.__getitem__`` (train phase, disk, meta_info_file), with basicsr's functions."""
+
+    def __init__(self, gt_folder: str, meta_info_file: str) -> None:
+        with open(meta_info_file, encoding="utf-8") as f:
+            self.paths = [os.path.join(gt_folder, line.split(" ")[0].strip()) for line in f if line.strip()]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> dict:
+        import cv2
+        import numpy as np
+        from basicsr.data.transforms import augment, paired_random_crop
+        from basicsr.utils import imfrombytes, img2tensor
+        from basicsr.utils.matlab_functions import imresize
+
+        with open(self.paths[index], "rb") as f:
+            img_gt = imfrombytes(f.read(), float32=True)
+        size_h, size_w, _ = img_gt.shape
+        size_h, size_w = size_h - size_h % SCALE, size_w - size_w % SCALE
+        img_gt = img_gt[0:size_h, 0:size_w, :]
+        img_gt = cv2.resize(img_gt, (max(size_w, GT_SIZE), max(size_h, GT_SIZE)))
+        img_lq = imresize(img_gt, 1 / SCALE)
+        img_gt = np.ascontiguousarray(img_gt, dtype=np.float32)
+        img_lq = np.ascontiguousarray(img_lq, dtype=np.float32)
+        img_gt, img_lq = paired_random_crop(img_gt, img_lq, GT_SIZE, SCALE, self.paths[index])
+        img_gt, img_lq = augment([img_gt.copy(), img_lq.copy()], True, True)
+        img_gt, img_lq = img2tensor([img_gt, img_lq], bgr2rgb=True, float32=True)
+        return {"lq": img_lq, "gt": img_gt, "gt_path": self.paths[index]}
+
+
+def enlarge(size: int, iters: int, warmup: int) -> int:
+    return (iters + warmup + 2) * BATCH // size + 1
+
+
+def run_hat(data: str, workers: int, iters: int, warmup: int, args) -> dict:
+    import torch
+    from torch.utils.data import DataLoader
+
+    from dalisr.diagnose.proc_monitor import ProcessMonitor, children
+
+    _basicsr_importable()
+    dataset = HATImageNetPairs(*sample_paths(data))
+    cuda = torch.cuda.is_available()
+    loader = DataLoader(dataset, batch_size=BATCH, sampler=EnlargedSampler(len(dataset), enlarge(len(dataset), iters,
+                                                                                                  warmup)),
+                        num_workers=workers, drop_last=True, pin_memory=cuda,
+                        worker_init_fn=functools.partial(_worker_init, num_workers=workers, seed=0))
+    if cuda:
+        next_batch = CUDAPrefetcher(loader).next
+    else:
+        it = iter(loader)
+
+        def next_batch():
+            return next(it)
+
+    monitor = ProcessMonitor(lambda: children())
+    for _ in range(warmup):
+        next_batch()
+    return _measure(args, next_batch, monitor, "cuda" if cuda else "cpu")
+
+
+def run_dalisr(data: str, workers: int, iters: int, warmup: int, device: str) -> dict:
+    from dalisr.diagnose.profile import profile_loader
+
+    gt_folder, meta = sample_paths(data)
+    with open(meta, encoding="utf-8") as f:
+        size = sum(1 for line in f if line.strip())
+    opt = {"name": "bench", "type": "ImageNetPairedDataset", "dataroot_gt": gt_folder, "meta_info_file": meta,
+           "io_backend": {"type": "disk"}, "gt_size": GT_SIZE, "scale": SCALE, "use_hflip": True, "use_rot": True,
+           "use_shuffle": True, "batch_size_per_gpu": BATCH, "num_worker_per_gpu": workers,
+           "dataset_enlarge_ratio": enlarge(size, iters, warmup), "phase": "train"}
+    r = profile_loader(opt, iters=iters, warmup=warmup, device=device).to_dict()
+    return {"samples_per_s": r["samples_per_s"], "wall_s": r["wall_s"],
+            "cpu_ms_per_sample": r["stages"]["cpu_ms_per_sample"], "peak_rss_mb": r["memory"]["peak_rss_mb"],
+            "main_hwm_mb": r["memory"]["main_hwm_mb"], "workers_hwm_mb": r["memory"]["workers_hwm_mb"],
+            "device": device, "workers": r["cpu"]["workers"], "gpu_used_mb": r["memory"]["gpu_used_mb"],
+            "gpu_torch_peak_mb": r["memory"]["gpu_torch_peak_mb"]}
+
+
+def run_mode(mode: str, args) -> dict:
+    """One ``imagenet-*`` mode of tools/bench.py (its --batch, --gt-size and --scale do not apply)."""
+    args.batch, args.gt_size = BATCH, GT_SIZE  # what _measure checks the batches against
+    if mode == "imagenet-hat":
+        return run_hat(args.data, args.workers, args.iters, args.warmup, args)
+    return run_dalisr(args.data, args.workers, args.iters, args.warmup, "gpu" if mode.endswith("-gpu") else "cpu")
