@@ -38,7 +38,7 @@ def read_file(path: str) -> bytes:
 
 
 def pairs_beside_reference(opt: dict, epochs: int = 1, read: Callable[[str], bytes] = read_file,
-                           **loader_kw) -> Iterator[tuple[str, dict, dict]]:
+                           device: str = "cpu") -> Iterator[tuple[str, dict, dict]]:
     """(gt_path, dalisr's item, HAT's item) for every sample the loader hands out, CHW float32 numpy;
     ``read(gt_path)`` gives the bytes HAT's class would read for it."""
     import cv2
@@ -47,7 +47,7 @@ def pairs_beside_reference(opt: dict, epochs: int = 1, read: Callable[[str], byt
     scale, gt_size = opt["scale"], opt.get("gt_size")
     ref_kw = {"use_hflip": opt.get("use_hflip", False), "use_rot": opt.get("use_rot", False),
               "color_y": opt.get("color") == "y", "mean": opt.get("mean"), "std": opt.get("std")}
-    with build_dataloader(opt, device="cpu", seed=SEED, **loader_kw) as loader:
+    with build_dataloader(opt, device=device, seed=SEED) as loader:
         for epoch in range(epochs):
             for b, batch in enumerate(loader):
                 for j, path in enumerate(batch["gt_path"]):
@@ -60,7 +60,7 @@ def pairs_beside_reference(opt: dict, epochs: int = 1, read: Callable[[str], byt
                         top_left = window_anchor(fractions, lq_h, lq_w, gt_size // scale)
                     ref = hat_item(data, scale=scale, gt_size=gt_size, train=train, top_left=top_left,
                                    flips=tuple(int(f) for f in flips), **ref_kw)
-                    ours = {k: batch[k][j].numpy() for k in ("gt", "lq")}
+                    ours = {k: batch[k][j].cpu().numpy() for k in ("gt", "lq")}
                     yield path, ours, ref
 
 

@@ -58,3 +58,15 @@ def test_every_name_serves_the_same_items(imagenet, name):
     """HMA's name and dalisr's own give HAT's semantics too."""
     for path, ours, ref in pairs_beside_reference(imagenet_opt(imagenet, 4, type=name)):
         assert max_diff(ours, ref) <= TOLERANCE, path
+
+
+def test_batch_keys_are_hats_and_dalisrs_own_name_adds_lq_path(imagenet):
+    """HAT's class returns lq, gt, gt_path; BicubicFromGTDataset also lq_path, which BasicSR's SRModel names
+    validation images by (the same path: the LQ is made from that image)."""
+    from dalisr import build_dataloader
+
+    with build_dataloader(imagenet_opt(imagenet, 4), device="cpu") as loader:
+        assert set(next(iter(loader))) == {"lq", "gt", "gt_path"}
+    with build_dataloader(imagenet_opt(imagenet, 4, type="BicubicFromGTDataset"), device="cpu") as loader:
+        batch = next(iter(loader))
+    assert set(batch) == {"lq", "gt", "gt_path", "lq_path"} and batch["lq_path"] == batch["gt_path"]

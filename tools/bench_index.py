@@ -5,7 +5,10 @@
 
 It writes a BasicSR-format paired LMDB of N tiny images (8x8 GT, 2x2 LQ, x4: the same PNG bytes under every
 key, so the index is what costs) once per N under ``--data`` (default /tmp/index-bench; 1M takes ~1 minute
-and ~0.5 GB) and reuses it. Every measurement runs in a fresh process, the start methods interleaved
+and ~0.5 GB) and reuses it. ``--kind imagenet`` measures HAT's ImageNet list instead: ImageNetPairedDataset
+over a ``meta_info_file`` of N ImageNet-style paths (``n01440764/n01440764_10026.JPEG (16,16,3)``; 1.28M is
+ImageNet's training set), of which only the files the measured batches read exist (16x16 JPEGs). Every
+measurement runs in a fresh process, the start methods interleaved
 (fork, spawn, fork, spawn, ...), so that load from other jobs hits both alike. Per run:
 
 * ``first_s``: ``build_dataloader`` -> first batch, imports excluded (dalisr, DALI, torch are imported first);
@@ -65,6 +68,36 @@ def make_lmdb(n: int, data: str) -> tuple[str, str]:
     return gt, lq
 
 
+def imagenet_rel(i: int) -> str:
+    wnid = f"n{i % 1000:08d}"
+    return f"{wnid}/{wnid}_{i}.JPEG"
+
+
+def make_imagenet_list(n: int, data: str) -> tuple[str, str]:
+    """(GT folder, meta_info_file) of ``n`` listed images; only those the measured batches read are written."""
+    import cv2
+    import numpy as np
+
+    from dalisr.sampling import EpochPlan
+
+    out = os.path.join(data, f"imagenet{n}")
+    meta = os.path.join(out, "meta_info_ImageNet_GT.txt")
+    if os.path.isfile(meta):
+        return os.path.join(out, "GT"), meta
+    tmp = meta + ".tmp"
+    os.makedirs(out, exist_ok=True)
+    with open(tmp, "w") as f:
+        f.writelines(f"{imagenet_rel(i)} (16,16,3)\n" for i in range(n))
+    value = cv2.imencode(".jpg", np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8))[1]
+    read = EpochPlan(num_samples=n, batch_size=BATCH, seed=0).shard_indices(0)[:16 * BATCH]  # first batch .. rebuild
+    for i in sorted(set(read.tolist()) | set(range(16 * BATCH))):
+        path = os.path.join(out, "GT", imagenet_rel(i))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        value.tofile(path)
+    os.replace(tmp, meta)
+    return os.path.join(out, "GT"), meta
+
+
 # -- one run, in its own process ---------------------------------------------------------------------------------------
 def private_kb(pid: int) -> int | None:
     try:
@@ -103,14 +136,18 @@ def child(args) -> None:
     from dalisr.config import load_dataset_options
     from dalisr.datasets import build_dataset
 
-    gt, lq = make_lmdb(args.n, args.data)
-    opt = {"name": "index-bench", "type": "PairedImageDataset", "phase": "train", "dataroot_gt": gt,
-           "dataroot_lq": lq, "io_backend": {"type": "lmdb"}, "gt_size": 8, "scale": 4, "use_hflip": True,
-           "use_rot": True, "use_shuffle": True, "batch_size_per_gpu": BATCH, "num_worker_per_gpu": args.workers,
+    opt = {"name": "index-bench", "phase": "train", "gt_size": 8, "scale": 4, "use_hflip": True, "use_rot": True,
+           "use_shuffle": True, "batch_size_per_gpu": BATCH, "num_worker_per_gpu": args.workers,
            "py_start_method": args.start}
+    if args.kind == "imagenet":
+        gt, meta = make_imagenet_list(args.n, args.data)
+        opt.update(type="ImageNetPairedDataset", dataroot_gt=gt, meta_info_file=meta, io_backend={"type": "disk"})
+    else:
+        gt, lq = make_lmdb(args.n, args.data)
+        opt.update(type="PairedImageDataset", dataroot_gt=gt, dataroot_lq=lq, io_backend={"type": "lmdb"})
     if args.threads:
         opt["num_threads"] = args.threads
-    out = {"n": args.n, "start": args.start, "workers": args.workers, "load": os.getloadavg()[0]}
+    out = {"n": args.n, "kind": args.kind, "start": args.start, "workers": args.workers, "load": os.getloadavg()[0]}
     cpu0, t0 = time.process_time(), time.perf_counter()
     loader = build_dataloader(opt, device="cpu", seed=0)
     it = iter(loader)
@@ -141,7 +178,7 @@ def child(args) -> None:
 # -- the driver ---------------------------------------------------------------------------------------------------
 def run_one(args, n: int, start: str) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--child", "--n", str(n), "--start", start,
-           "--workers", str(args.workers), "--data", args.data]
+           "--workers", str(args.workers), "--data", args.data, "--kind", args.kind]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     env = dict(os.environ, PYTHONPATH=(args.code or ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -160,6 +197,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=0, help="DALI threads (0: dalisr's default)")
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--data", default="/tmp/index-bench")
+    p.add_argument("--kind", choices=("paired", "imagenet"), default="paired",
+                   help="paired: PairedImageDataset on LMDBs; imagenet: ImageNetPairedDataset on a meta_info_file")
     p.add_argument("--json", help="write every run here")
     p.add_argument("--code", help="the dalisr tree to measure (default: this one), e.g. an export of main")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -170,7 +209,7 @@ def main() -> None:
         return child(args)
     for n in args.n:
         t0 = time.perf_counter()
-        make_lmdb(n, args.data)
+        (make_imagenet_list if args.kind == "imagenet" else make_lmdb)(n, args.data)
         print(f"data N={n}: ready ({time.perf_counter() - t0:.1f} s)", flush=True)
     runs = []
     for _ in range(args.repeat):

@@ -23,7 +23,7 @@ from .common import progress, user_errors
 @click.option("--imagenet", is_flag=True,
               help="Also write a small ImageNet-like JPEG set in OUT/ImageNet (24 images of ImageNet's sizes, with "
                    "a gray, a CMYK, a progressive, an EXIF-rotated JPEG and a PNG named .JPEG; meta_info file), as "
-                   "pipelines/hat_imagenet_x4_sample.yml reads it.")
+                   "pipelines/edsr_imagenet_bicubic_x4_sample.yml reads it.")
 @user_errors
 def make_sample(out: str, limit: int | None, no_lmdb: bool, reds: bool, imagenet: bool) -> None:
     """Write a small DIV2K-like paired set into OUT from scikit-image's photographs.

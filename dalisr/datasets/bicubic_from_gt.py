@@ -31,6 +31,8 @@ from .shared import collector_paused
 
 #: the type names served with these semantics (HAT's, HMA's, dalisr's own)
 TYPE_NAMES = BICUBIC_FROM_GT
+#: dalisr's own name, whose batches also carry lq_path
+NATIVE = "BicubicFromGTDataset"
 
 
 class BicubicFromGT(DatasetIndex):
@@ -42,10 +44,13 @@ class BicubicFromGT(DatasetIndex):
     graph_images = ("gt", "lq")
     bicubic_lq = True
 
-    def __init__(self, keys: KeyTable, root: str | None) -> None:
-        """``root``: what ``gt_path`` joins the key to (``dataroot_gt``), or None where it is the key (LMDB)."""
+    def __init__(self, keys: KeyTable, root: str | None, lq_path: bool = False) -> None:
+        """``root``: what ``gt_path`` joins the key to (``dataroot_gt``), or None where it is the key (LMDB);
+        ``lq_path``: batches also carry ``lq_path`` (the same path: the LQ is made from that image), which
+        BasicSR's SRModel names validation images by. HAT's class has none."""
         self.keys = keys
         self.root = root
+        self.lq_path = lq_path
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -62,7 +67,8 @@ class BicubicFromGT(DatasetIndex):
         return key if self.root is None else os.path.join(self.root, key)
 
     def batch_fields(self, indices: Sequence[int], draw: Callable[[int], np.random.Generator]) -> dict[str, list]:
-        return {"gt_path": [self.path(int(i)) for i in indices]}
+        paths = [self.path(int(i)) for i in indices]
+        return {"gt_path": paths, "lq_path": paths} if self.lq_path else {"gt_path": paths}
 
     def fingerprint(self) -> str:
         return f"{type(self).__name__}:{self.keys.digest()}"
@@ -84,4 +90,5 @@ def build_bicubic_from_gt(cfg: DatasetConfig) -> tuple[BicubicFromGT, dict[str, 
     with collector_paused():
         keys = KeyTable.from_strings(gt_keys(cfg, store))
     require_samples(keys, f"{cfg.origin} ({store.describe()})")
-    return BicubicFromGT(keys, None if store.kind == "lmdb" else cfg["dataroot_gt"]), {"gt": store}
+    root = None if store.kind == "lmdb" else cfg["dataroot_gt"]
+    return BicubicFromGT(keys, root, lq_path=cfg.type == NATIVE), {"gt": store}
