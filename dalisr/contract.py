@@ -63,6 +63,11 @@ class SourceOutputs:
     frames: dict[str, list]
     sample: dict[str, Any]
     extras: tuple
+    extra_names: tuple[str, ...] = ()
+
+    def extra(self, name: str) -> Any:
+        """The extra output ``name`` (one of the dataset's ``extra_outputs``)."""
+        return self.extras[self.extra_names.index(name)]
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,7 @@ class Contract:
             frames[role] = list(outputs[at:at + count])
             at += count
         sample = {f.name: outputs[at + i] for i, f in enumerate(SAMPLE_FIELDS)}
-        return SourceOutputs(frames, sample, tuple(outputs[at + len(SAMPLE_FIELDS):]))
+        return SourceOutputs(frames, sample, tuple(outputs[at + len(SAMPLE_FIELDS):]), tuple(self.extras))
 
     # -- graph -> loader ---------------------------------------------------------------------------------------------
     @property
@@ -124,6 +129,10 @@ class Contract:
         extras = tuple(got.extras) if self.extras_to_batch else ()
         return (*(images[n] for n in self.image_names), *(got.sample[f.name] for f in SAMPLE_FIELDS if f.batch),
                 *extras)
+
+
+#: the extra output in which a GT-only dataset's reader hands the graph its :class:`GTWindow`
+GT_WINDOW_OUTPUT = "window"
 
 
 @dataclass(frozen=True)

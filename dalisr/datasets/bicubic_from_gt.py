@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..config import BICUBIC_FROM_GT, DatasetConfig
+from ..contract import GT_WINDOW_OUTPUT
 from ..formats.meta_info import read_first_tokens
 from ..storage import LmdbStore, Store, open_store
 from .base import DatasetIndex, require_samples
@@ -39,7 +40,7 @@ class BicubicFromGT(DatasetIndex):
     """One GT key per sample; the graph makes ``gt`` and ``lq`` from a window the reader plans (``window``)."""
 
     roles = {"gt": 1}
-    extra_outputs = {"window": "int32"}  # a dalisr.contract.GTWindow, made by the reader from the value's header
+    extra_outputs = {GT_WINDOW_OUTPUT: "int32"}  # a contract.GTWindow, made by the reader from the value's header
     extras_to_batch = False
     graph_images = ("gt", "lq")
     bicubic_lq = True
