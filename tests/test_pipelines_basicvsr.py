@@ -37,14 +37,14 @@ def test_sample_variant_runs_on_data_make_sample_writes(tmp_path, monkeypatch):
     assert len(loader) == 100  # clips 001 and 002 (000 and 011 are REDS4), 10 frames each, x10, batch 2
     batch = next(iter(loader))
     loader.close()
-    assert tuple(batch["gt"].shape) == (2, 5, 3, 64, 64) and tuple(batch["lq"].shape) == (2, 5, 3, 16, 16)
+    assert tuple(batch["gt"].shape) == (2, 5, 3, 132, 132) and tuple(batch["lq"].shape) == (2, 5, 3, 33, 33)
     for i in range(2):
         assert batch["key"][i][:3] in ("001", "002")
         for t in range(5):  # each LQ frame is the exact block mean of its GT frame
             gt8, lq8 = ref.to_uint8(batch["gt"][i, t]), ref.to_uint8(batch["lq"][i, t])
-            assert np.array_equal(cv2.resize(gt8, (16, 16), interpolation=cv2.INTER_AREA), lq8)
+            assert np.array_equal(cv2.resize(gt8, (33, 33), interpolation=cv2.INTER_AREA), lq8)
     val = build_dataloader(SAMPLE, device="cpu", section="val")
     clips = list(val)
     val.close()
     assert [b["folder"] for b in clips] == [["000"], ["011"]]
-    assert tuple(clips[0]["lq"].shape) == (1, 10, 3, 24, 32) and tuple(clips[0]["gt"].shape) == (1, 10, 3, 96, 128)
+    assert tuple(clips[0]["lq"].shape) == (1, 10, 3, 36, 48) and tuple(clips[0]["gt"].shape) == (1, 10, 3, 144, 192)

@@ -76,8 +76,8 @@ class CopyingVideoRecurrentModel(VideoRecurrentModel):
 
 
 class FramewiseNetX4(CentreFrameNetX4):
-    """A BasicVSR-shaped network for small frames: N x T x C x H x W in, every frame's x4 out (BasicVSR's
-    SpyNet needs LQ frames of 32 pixels or more; the REDS-like sample's are 24 x 32). Ignores BasicVSR's options."""
+    """A cheap BasicVSR-shaped network: N x T x C x H x W in, every frame's x4 out, for tests that compare loaders,
+    not networks (BasicVSR's SpyNet also needs LQ frames of more than 32 pixels a side). Ignores BasicVSR's options."""
 
     def __init__(self, num_feat: int = 8, **basicvsr_options) -> None:
         super().__init__(num_feat)

@@ -2,7 +2,10 @@
 
 Each clip is a window panning across one photo; LQ frames are the x4 block
 means (``cv2.INTER_AREA``) of the GT frames, so every LQ pixel is exactly
-aligned with its GT block. The layout follows BasicSR's REDS paths, under ``root``:
+aligned with its GT block. Frames are 144 x 192 GT, 36 x 48 LQ: BasicVSR's SpyNet
+needs LQ frames of more than 32 pixels on each side (at 32 its coarsest flow level is empty), so
+a real BasicVSR validates on whole clips and trains on 132-pixel GT crops
+(pipelines/basicvsr_reds_sample.yml). The layout follows BasicSR's REDS paths, under ``root``:
 
 ```
 train_sharp/{clip}/{frame:08d}.png          GT frames (clips 000 001 002 011; 000, 011 are REDS4 val clips)
@@ -52,7 +55,7 @@ class SampleReds:
         return os.path.join(self.root, "REDS4", "GT" if role == "gt" else "sharp_bicubic")
 
 
-def make_sample_reds(root: str, *, frames: int = 10, height: int = 96, width: int = 128,
+def make_sample_reds(root: str, *, frames: int = 10, height: int = 144, width: int = 192,
                      step: tuple[int, int] = (4, 8)) -> SampleReds:
     """Write the clips: frame ``f`` of a clip is the ``height x width`` window at ``f * step`` of its photo."""
     out = SampleReds(os.path.abspath(root))
