@@ -26,16 +26,15 @@ if importlib.util.find_spec("basicsr") is None:
 from dalisr import build_dataloader  # noqa: E402
 from dalisr.cli import main  # noqa: E402
 from dalisr.errors import DalisrError  # noqa: E402
-from dalisr.integrations.basicsr import (  # noqa: E402
+from dalisr.integrations.basicsr.importing import LEGACY_MODULE, import_basicsr  # noqa: E402
+from dalisr.integrations.basicsr.launcher import BasicsrLauncher, length_for_basicsr  # noqa: E402
+from dalisr.integrations.basicsr.resume import LOADER_STATES_KEY  # noqa: E402
+from dalisr.integrations.basicsr.train_pipeline import (  # noqa: E402
     REBOUND,
-    BasicsrLauncher,
     _global_lookups,
     basicsr_train_bound_to,
-    length_for_basicsr,
     run_training,
 )
-from dalisr.integrations.basicsr_compat import LEGACY_MODULE, import_basicsr  # noqa: E402
-from dalisr.integrations.basicsr_resume import LOADER_STATES_KEY  # noqa: E402
 
 import_basicsr()
 import basicsr.train  # noqa: E402
@@ -283,7 +282,7 @@ def test_gather_collects_every_rank_in_order(tmp_path):
     script = tmp_path / "gather.py"
     script.write_text(
         "import json, sys, torch.distributed as dist\n"
-        "from dalisr.integrations.basicsr_resume import gather\n"
+        "from dalisr.integrations.basicsr.resume import gather\n"
         "dist.init_process_group('gloo')\n"
         "states = gather({'rank': dist.get_rank(), 'batch': 10 + dist.get_rank()})\n"
         "if dist.get_rank() == 0:\n"

@@ -20,9 +20,10 @@ if importlib.util.find_spec("basicsr") is None:
 
 from dalisr.cli import main  # noqa: E402
 from dalisr.errors import DalisrError  # noqa: E402
-from dalisr.integrations.basicsr import BasicsrLauncher  # noqa: E402
-from dalisr.integrations.basicsr_compat import check_version, import_basicsr  # noqa: E402
-from dalisr.integrations.script_runner import MODULE_NAMES, basicsr_modules_bound_to, options_file_of  # noqa: E402
+from dalisr.integrations.basicsr.data_modules import MODULE_NAMES, basicsr_modules_bound_to  # noqa: E402
+from dalisr.integrations.basicsr.importing import check_version, import_basicsr  # noqa: E402
+from dalisr.integrations.basicsr.launcher import BasicsrLauncher  # noqa: E402
+from dalisr.integrations.basicsr.script import options_file_of  # noqa: E402
 from tests.repos.toyhat import toyhat_with_data  # noqa: E402
 from tests.test_run_script import toy_options  # noqa: E402
 

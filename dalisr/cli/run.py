@@ -29,7 +29,7 @@ def run(script: str, script_args: tuple[str, ...]) -> None:
     `dalisr: false`. Without a script: `dalisr train -opt X.yml --import PKG`.
     Needs basicsr >=1.3.4.9,<1.5.
     """
-    from ..integrations.script_runner import run_script
+    from ..integrations.basicsr.script import run_script
 
     run_script(script, list(script_args))
 

@@ -39,9 +39,9 @@ def train(options_file: str, launcher: str, auto_resume: bool, debug: bool, loca
     here, `dalisr train -opt X.yml --import hat` (from the repository's root or
     with it installed). Dataset types it registers itself stay on its loader.
     """
-    from ..integrations.basicsr import run_training
-    from ..integrations.basicsr_compat import import_basicsr
-    from ..integrations.script_runner import import_packages
+    from ..integrations.basicsr.importing import import_basicsr
+    from ..integrations.basicsr.script import import_packages
+    from ..integrations.basicsr.train_pipeline import run_training
 
     if more_force_yml and not force_yml:
         raise click.UsageError(f"unexpected arguments: {' '.join(more_force_yml)}")

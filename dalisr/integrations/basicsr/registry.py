@@ -14,8 +14,8 @@ import logging
 import re
 from collections.abc import Iterator, Mapping
 
-from ..datasets import BUILDERS
-from ..errors import DalisrError
+from ...datasets import BUILDERS
+from ...errors import DalisrError
 
 log = logging.getLogger("basicsr.dalisr")
 

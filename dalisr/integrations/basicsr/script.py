@@ -4,11 +4,8 @@ The script runs as ``python SCRIPT`` would run it (``__main__``, ``sys.argv``,
 ``__file__``, its folder first on ``sys.path``), so its own imports register
 its archs, models and datasets and its ``root_path`` arithmetic holds. Scripts
 that call ``basicsr.train.train_pipeline`` are served through
-:func:`~dalisr.integrations.basicsr.basicsr_train_bound_to`; scripts carrying
-their own copy of the loop import ``build_dataset``, ``build_dataloader``,
-``EnlargedSampler``, the prefetchers and ``build_model`` from BasicSR's modules,
-so :func:`basicsr_modules_bound_to` rebinds those names there before the script
-imports them.
+:func:`~.train_pipeline.basicsr_train_bound_to`; scripts carrying their own
+copy of the loop through :func:`~.data_modules.basicsr_modules_bound_to`.
 """
 
 from __future__ import annotations
@@ -19,19 +16,13 @@ import os
 import runpy
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any
 
-from ..errors import DalisrError
-from .basicsr_compat import SUPPORTED, import_basicsr
-from .basicsr_registry import registry_errors_explained
-
-#: (BasicSR module, names in it) that a script's own copy of the training loop imports
-MODULE_NAMES = (
-    ("basicsr.data", ("build_dataset", "build_dataloader")),
-    ("basicsr.data.data_sampler", ("EnlargedSampler",)),
-    ("basicsr.data.prefetch_dataloader", ("CPUPrefetcher", "CUDAPrefetcher")),
-    ("basicsr.models", ("build_model",)),
-)
+from ...errors import DalisrError
+from .data_modules import MODULE_NAMES, basicsr_modules_bound_to
+from .importing import import_basicsr
+from .launcher import BasicsrLauncher
+from .registry import registry_errors_explained
+from .train_pipeline import basicsr_train_bound_to
 
 
 def options_file_of(args: Sequence[str]) -> str:
@@ -57,42 +48,6 @@ def import_packages(packages: Sequence[str]) -> None:
                               "setup.py develop in it) or run dalisr from its root folder") from None
 
 
-def _with_opt_capture(launcher: Any, parse_options: Any) -> Any:
-    def parse_options_for_dalisr(*args: Any, **kwargs: Any) -> Any:
-        result = parse_options(*args, **kwargs)
-        opt = result[0] if isinstance(result, tuple) else result
-        launcher.load_resume_state(opt)  # the loop's own copy loads it too; dalisr needs the loader positions
-        return result
-
-    return parse_options_for_dalisr
-
-
-@contextlib.contextmanager
-def basicsr_modules_bound_to(launcher: Any) -> Iterator[None]:
-    """THE place that reaches into BasicSR's data and model modules for scripts with their own loop: point
-    :data:`MODULE_NAMES` (and ``basicsr.utils.options.parse_options``, whose ``opt`` the launcher needs) at the
-    launcher's stand-ins, and restore them afterwards. The originals must be imported first."""
-    targets = [(importlib.import_module(m), names) for m, names in MODULE_NAMES]
-    options_module = importlib.import_module("basicsr.utils.options")
-    saved: list[tuple[Any, str, Any]] = []
-    for module, names in targets:
-        for name in names:
-            if not hasattr(module, name):
-                raise DalisrError(f"this basicsr has no {module.__name__}.{name}, which dalisr run relies on. "
-                                  f"Fix: use basicsr {SUPPORTED}")
-            saved.append((module, name, getattr(module, name)))
-    parse_options = options_module.parse_options
-    try:
-        for module, name, _ in saved:
-            setattr(module, name, getattr(launcher, name))
-        options_module.parse_options = _with_opt_capture(launcher, parse_options)
-        yield
-    finally:
-        for module, name, value in saved:
-            setattr(module, name, value)
-        options_module.parse_options = parse_options
-
-
 @contextlib.contextmanager
 def script_context(script: str, args: Sequence[str]) -> Iterator[None]:
     """``sys.argv`` and ``sys.path[0]`` as ``python SCRIPT args`` has them, restored afterwards."""
@@ -114,8 +69,6 @@ def run_script(script: str, args: Sequence[str]) -> None:
     options_file = options_file_of(args)
     import_basicsr()
     import basicsr.train as train_module
-
-    from .basicsr import BasicsrLauncher, basicsr_train_bound_to
 
     for module, _ in MODULE_NAMES:  # the originals, before anything is rebound
         importlib.import_module(module)

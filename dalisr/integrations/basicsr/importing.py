@@ -16,7 +16,7 @@ import sys
 import types
 from types import ModuleType
 
-from ..errors import DalisrError
+from ...errors import DalisrError
 
 #: basicsr releases the launcher is tested with (the names it rebinds exist in basicsr.train there)
 RANGE = ">=1.3.4.9,<1.5"
