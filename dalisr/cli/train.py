@@ -30,8 +30,9 @@ def train(options_file: str, launcher: str, auto_resume: bool, debug: bool, loca
     The one-word switch: `python basicsr/train.py -opt X.yml` becomes
     `dalisr train -opt X.yml` (also under torchrun with --launcher pytorch).
     A section with `dalisr: false` keeps BasicSR's own loader. --auto_resume
-    continues an interrupted epoch where it stopped. Needs basicsr
-    >=1.3.4.9,<1.5 (pip install -e '.[basicsr]').
+    continues an interrupted epoch where it stopped. Tested with basicsr
+    >=1.3.4.9,<1.5 (pip install -e '.[basicsr]'); another copy runs where it
+    has the names dalisr rebinds.
 
     A repository built on BasicSR (HAT, DAT, Real-ESRGAN...) registers its own
     networks, models and datasets when its package is imported: either run its

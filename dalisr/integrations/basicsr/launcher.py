@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...degrade.options import with_top_level
@@ -47,7 +48,7 @@ def length_for_basicsr(num_samples: int, num_batches: int, batch: int, world: in
 
 
 class BasicsrLauncher:
-    """The stand-ins bound into ``basicsr.train`` for one run; BasicSR's originals serve ``dalisr: false``."""
+    """The stand-ins bound into basicsr for one run; basicsr's originals serve the sections dalisr does not."""
 
     def __init__(self, options_file: str) -> None:
         self.options_file = options_file
@@ -64,10 +65,28 @@ class BasicsrLauncher:
         self.resume_state = load_resume_state(opt)
         return self.resume_state
 
+    def capturing_options(self, parser: Callable) -> Callable:
+        """``parser`` (a copy's ``parse_options`` or ``parse``), handing the launcher the options it returns: for
+        loops that load their resume state themselves (1.3.2 copies, a script's own loop). dalisr reads only the
+        loader positions from the state."""
+        def parse_for_dalisr(*args: Any, **kwargs: Any) -> Any:
+            result = parser(*args, **kwargs)
+            opt = result[0] if isinstance(result, tuple) else result
+            if opt is not self.opt:
+                self.opt = opt
+                self.resume_state = load_resume_state(opt, positions_only=True)
+            return result
+
+        return parse_for_dalisr
+
     def build_dataset(self, dataset_opt: dict) -> Any:
         section = self._section_name(dataset_opt)
         where = f"options file {self.options_file} (datasets.{section})"
-        if not uses_dalisr(dataset_opt, where) or stays_on_repository_loader(dataset_opt, section, where):
+        if not uses_dalisr(dataset_opt, where):
+            log.info("dalisr: datasets.%s (type %s) stays on its own dataset and loader (dalisr: false)", section,
+                     dataset_opt.get("type"))
+            return self.originals["build_dataset"](dataset_opt)
+        if stays_on_repository_loader(dataset_opt, section, where):
             return self.originals["build_dataset"](dataset_opt)
         if dataset_opt.get("phase") != "train" and self._validates_by_index():
             indexed = self._indexed_val(dataset_opt, section, where)
@@ -121,7 +140,10 @@ class BasicsrLauncher:
 
     def _validates_by_index(self) -> bool:
         """BasicSR's video models (VideoBaseModel and subclasses) read val samples as ``dataset[i]``: dalisr gives
-        them an :class:`IndexedVideoVal` for the types it indexes, else BasicSR's own dataset."""
+        them an :class:`IndexedVideoVal` for the types it indexes, else BasicSR's own dataset. A copy without video
+        models (DAT's) has no model that does."""
+        if importlib.util.find_spec("basicsr.models.video_base_model") is None:
+            return False
         from basicsr.models.video_base_model import VideoBaseModel
         from basicsr.utils.registry import MODEL_REGISTRY
 
@@ -168,6 +190,9 @@ class BasicsrLauncher:
                               "loader by itself once its package is imported: dalisr run path/to/train.py or "
                               "dalisr train --import PKG)") from None
         self.loaders.append(loader)
+        log.info("dalisr: datasets.%s (type %s) is served by dalisr: %d samples from %s", section,
+                 dataset_opt.get("type"), len(loader.dataset),
+                 ", ".join(f"{role}: {store.describe()}" for role, store in loader.stores.items()))
         length = len(loader.dataset)
         if train:
             length = self._train_length(loader, options, world)

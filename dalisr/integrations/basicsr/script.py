@@ -2,10 +2,13 @@
 
 The script runs as ``python SCRIPT`` would run it (``__main__``, ``sys.argv``,
 ``__file__``, its folder first on ``sys.path``), so its own imports register
-its archs, models and datasets and its ``root_path`` arithmetic holds. Scripts
-that call ``basicsr.train.train_pipeline`` are served through
-:func:`~.train_pipeline.basicsr_train_bound_to`; scripts carrying their own
-copy of the loop through :func:`~.data_modules.basicsr_modules_bound_to`.
+its archs, models and datasets and its ``root_path`` arithmetic holds. basicsr
+is imported as the script would import it: a copy beside the script, or the
+vendored copy the script lies in (``python basicsr/train.py`` in DAT, SRFormer,
+CodeFormer, whose install puts the repository's root on the path), before an
+installed one. Scripts that call ``basicsr.train.train_pipeline`` are served
+through :func:`~.train_pipeline.basicsr_train_bound_to`; scripts carrying their
+own copy of the loop through :func:`~.data_modules.basicsr_modules_bound_to`.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from ...errors import DalisrError
-from .data_modules import MODULE_NAMES, basicsr_modules_bound_to
-from .importing import import_basicsr
+from .api import data_module_lacks, refuse_if_lacking, train_bindings
+from .data_modules import basicsr_modules_bound_to
+from .importing import import_basicsr, vendored_root, warn_if_untested
 from .launcher import BasicsrLauncher
 from .registry import registry_errors_explained
 from .train_pipeline import basicsr_train_bound_to
@@ -50,10 +54,14 @@ def import_packages(packages: Sequence[str]) -> None:
 
 @contextlib.contextmanager
 def script_context(script: str, args: Sequence[str]) -> Iterator[None]:
-    """``sys.argv`` and ``sys.path[0]`` as ``python SCRIPT args`` has them, restored afterwards."""
+    """``sys.argv`` and ``sys.path[0]`` as ``python SCRIPT args`` has them, and next on the path the root of the
+    vendored basicsr the script lies in, if any (as the repository's install has it); restored afterwards."""
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [script, *args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    root = vendored_root(script)
+    if root is not None:
+        sys.path.insert(1, root)
     try:
         yield
     finally:
@@ -67,16 +75,16 @@ def run_script(script: str, args: Sequence[str]) -> None:
         raise DalisrError(f"training script {script} does not exist. Fix: give the repository's train.py, e.g. "
                           "dalisr run hat/train.py -opt X.yml")
     options_file = options_file_of(args)
-    import_basicsr()
-    import basicsr.train as train_module
+    with script_context(script, args):
+        basicsr = import_basicsr(vendored_root(script))
+        import basicsr.train as train_module
 
-    for module, _ in MODULE_NAMES:  # the originals, before anything is rebound
-        importlib.import_module(module)
-    launcher = BasicsrLauncher(options_file)
-    argv = [script, *args]
-    with basicsr_train_bound_to(launcher, train_module, argv), basicsr_modules_bound_to(launcher), \
-            script_context(script, args), registry_errors_explained():
-        try:
-            runpy.run_path(os.path.abspath(script), run_name="__main__")  # python 3.9+: __main__'s __file__ is absolute
-        finally:
-            launcher.close()
+        refuse_if_lacking(basicsr, train_bindings(train_module)[2] + data_module_lacks())  # imports the originals
+        warn_if_untested(basicsr)
+        launcher = BasicsrLauncher(options_file)
+        with basicsr_train_bound_to(launcher, train_module, [script, *args]), basicsr_modules_bound_to(launcher), \
+                registry_errors_explained():
+            try:
+                runpy.run_path(os.path.abspath(script), run_name="__main__")  # 3.9+: __main__'s __file__ is absolute
+            finally:
+                launcher.close()
