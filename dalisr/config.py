@@ -41,7 +41,7 @@ SCHEMA: dict[str, tuple[type, ...]] = {
     # dalisr's own
     "degradation": (dict, bool),  # Real-ESRGAN's degradation in the loader (dalisr/degrade/options.py)
     "last_batch": (str,), "on_error": (str,), "py_start_method": (str,), "num_threads": (int,),
-    # `dalisr train`: false leaves the section to BasicSR's own loader (dalisr/integrations/basicsr.py)
+    # `dalisr train`: false leaves the section to BasicSR's own loader (dalisr/integrations/basicsr/launcher.py)
     "dalisr": (bool,),
 }
 

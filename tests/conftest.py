@@ -33,7 +33,7 @@ def _torchvision_stand_in() -> str | None:
 #: the test-only torchvision's folder when it is in use (subprocesses need it on PYTHONPATH), else None
 TORCHVISION_STUBS = _torchvision_stand_in()
 # `import basicsr` (1.4.2) in any test needs torchvision.transforms.functional_tensor: dalisr's compat step
-from dalisr.integrations.basicsr_compat import register_functional_tensor_alias  # noqa: E402
+from dalisr.integrations.basicsr.importing import register_functional_tensor_alias  # noqa: E402
 
 register_functional_tensor_alias()
 

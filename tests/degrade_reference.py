@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 def basicsr_module(name: str):
     """``basicsr.<name>`` (e.g. ``utils.img_process_util``), or skip the test where basicsr is not installed."""
-    from dalisr.integrations.basicsr_compat import register_functional_tensor_alias
+    from dalisr.integrations.basicsr.importing import register_functional_tensor_alias
 
     register_functional_tensor_alias()
     pytest.importorskip("basicsr")

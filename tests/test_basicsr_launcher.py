@@ -26,16 +26,11 @@ if importlib.util.find_spec("basicsr") is None:
 from dalisr import build_dataloader  # noqa: E402
 from dalisr.cli import main  # noqa: E402
 from dalisr.errors import DalisrError  # noqa: E402
-from dalisr.integrations.basicsr import (  # noqa: E402
-    REBOUND,
-    BasicsrLauncher,
-    _global_lookups,
-    basicsr_train_bound_to,
-    length_for_basicsr,
-    run_training,
-)
-from dalisr.integrations.basicsr_compat import LEGACY_MODULE, import_basicsr  # noqa: E402
-from dalisr.integrations.basicsr_resume import LOADER_STATES_KEY  # noqa: E402
+from dalisr.integrations.basicsr.api import REBOUND, global_lookups  # noqa: E402
+from dalisr.integrations.basicsr.importing import LEGACY_MODULE, import_basicsr  # noqa: E402
+from dalisr.integrations.basicsr.launcher import BasicsrLauncher, length_for_basicsr  # noqa: E402
+from dalisr.integrations.basicsr.resume import LOADER_STATES_KEY  # noqa: E402
+from dalisr.integrations.basicsr.train_pipeline import basicsr_train_bound_to, run_training  # noqa: E402
 
 import_basicsr()
 import basicsr.train  # noqa: E402
@@ -122,7 +117,7 @@ def reference_batches(epochs: int) -> tuple[list[list[str]], int]:
 def test_basicsr_train_still_looks_up_the_rebound_names():
     """The day BasicSR renames or inlines one of these, rebinding them would silently do nothing."""
     assert hasattr(basicsr.train, "train_pipeline")
-    lookups = _global_lookups(basicsr.train)
+    lookups = global_lookups(basicsr.train)
     for name in REBOUND:
         assert hasattr(basicsr.train, name), name
         assert name in lookups, name
@@ -169,6 +164,8 @@ def test_train_validate_checkpoint_and_resume_mid_epoch(workdir):
     text = records.text()
     assert f"Require iter number per epoch: {per_epoch}" in text
     assert f"Total epochs: {math.ceil(3 / per_epoch)}; iters: 3." in text
+    assert "dalisr: datasets.train (type PairedImageDataset) is served by dalisr: 8 samples from gt: disk store" in text
+    assert "dalisr: datasets.val_2 (type PairedImageDataset) is served by dalisr: 8 samples from gt: lmdb store" in text
     assert [it for it, _ in RecordingSRModel.trained] == [1, 2, 3]
     assert [paths for _, paths in RecordingSRModel.trained] == expected[:3]
     exp = tmp / "experiments" / "001_MSRResNet_x4_f64b16_DIV2K_1000k_B16G1_wandb"
@@ -214,6 +211,7 @@ def test_dalisr_false_sections_use_basicsr_loader(workdir):
     # BasicSR's own arithmetic (it keeps the last partial batch in its count), no dalisr line
     assert "Number of train images: 8" in text and "Require iter number per epoch: 3" in text
     assert "each epoch uses" not in text
+    assert "datasets.train (type PairedImageDataset) stays on its own dataset and loader (dalisr: false)" in text
     assert RecordingSRModel.validated == [("Set14", "DataLoader")]
     assert len(RecordingSRModel.trained) == 2 and all(len(p) == 3 for _, p in RecordingSRModel.trained)
 
@@ -236,7 +234,6 @@ def test_unsupported_option_names_option_file_and_fix(workdir):
 
     with pytest.raises(DalisrError, match=r"'dalisr' in options file .*flag.yml \(datasets.val\) must be true"):
         train(write_options(tmp / "flag.yml", bad_flag))
-
 
 
 def test_pipelines_edsr_sample_file_trains(workdir):
@@ -283,7 +280,7 @@ def test_gather_collects_every_rank_in_order(tmp_path):
     script = tmp_path / "gather.py"
     script.write_text(
         "import json, sys, torch.distributed as dist\n"
-        "from dalisr.integrations.basicsr_resume import gather\n"
+        "from dalisr.integrations.basicsr.resume import gather\n"
         "dist.init_process_group('gloo')\n"
         "states = gather({'rank': dist.get_rank(), 'batch': 10 + dist.get_rank()})\n"
         "if dist.get_rank() == 0:\n"

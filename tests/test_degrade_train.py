@@ -15,8 +15,8 @@ import yaml
 if importlib.util.find_spec("basicsr") is None:
     pytest.skip("basicsr is not installed (pip install -e '.[basicsr]')", allow_module_level=True)
 
-from dalisr.integrations.basicsr import run_training  # noqa: E402
-from dalisr.integrations.basicsr_compat import import_basicsr  # noqa: E402
+from dalisr.integrations.basicsr.importing import import_basicsr  # noqa: E402
+from dalisr.integrations.basicsr.train_pipeline import run_training  # noqa: E402
 
 import_basicsr()
 from basicsr.models.sr_model import SRModel  # noqa: E402
@@ -63,7 +63,7 @@ def test_realesrnet_options_train_with_the_degradation_in_the_loader(tmp_path, s
 
 def test_launcher_passes_the_files_top_level_degradation_options(sample_set):
     """BasicSR hands the launcher the dataset section alone: the file's top-level options must still count."""
-    from dalisr.integrations.basicsr import BasicsrLauncher
+    from dalisr.integrations.basicsr.launcher import BasicsrLauncher
 
     with open(OPTIONS, encoding="utf-8") as f:
         opt = yaml.safe_load(f)

@@ -19,10 +19,11 @@ if importlib.util.find_spec("basicsr") is None:
     pytest.skip("basicsr is not installed (pip install -e '.[basicsr]')", allow_module_level=True)
 
 from dalisr.cli import main  # noqa: E402
-from dalisr.errors import DalisrError  # noqa: E402
-from dalisr.integrations.basicsr import BasicsrLauncher  # noqa: E402
-from dalisr.integrations.basicsr_compat import check_version, import_basicsr  # noqa: E402
-from dalisr.integrations.script_runner import MODULE_NAMES, basicsr_modules_bound_to, options_file_of  # noqa: E402
+from dalisr.integrations.basicsr.api import MODULE_NAMES  # noqa: E402
+from dalisr.integrations.basicsr.data_modules import basicsr_modules_bound_to  # noqa: E402
+from dalisr.integrations.basicsr.importing import check_version, import_basicsr  # noqa: E402
+from dalisr.integrations.basicsr.launcher import BasicsrLauncher  # noqa: E402
+from dalisr.integrations.basicsr.script import options_file_of  # noqa: E402
 from tests.repos.toyhat import toyhat_with_data  # noqa: E402
 from tests.test_run_script import toy_options  # noqa: E402
 
@@ -98,12 +99,13 @@ def test_run_needs_the_options_file_among_the_script_arguments(tmp_path):
         in result.output
 
 
-def test_unsupported_basicsr_is_refused_with_the_range():
+def test_untested_basicsr_versions_are_named_in_a_warning_not_refused():
     for version in ("1.4.2", "1.3.4.9", "1.4.0"):
-        check_version(version, "site-packages")
-    for version in ("1.3.4.6", "1.5.0", "2.0", "unknown"):
-        with pytest.raises(DalisrError, match=r"basicsr .* is not supported: dalisr serves basicsr >=1.3.4.9,<1.5"):
-            check_version(version, "site-packages")
+        assert check_version(version, "site-packages") is None
+    for version in ("1.3.2", "1.5.0", "2.0", "x", None):
+        warning = check_version(version, "/repo/basicsr")
+        assert f"basicsr {version or 'unknown'} at /repo/basicsr is " in warning
+        assert "the tested range >=1.3.4.9,<1.5" in warning and "the run goes on" in warning
 
 
 def test_help_explains_both_ways_in():

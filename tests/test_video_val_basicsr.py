@@ -29,9 +29,9 @@ if importlib.util.find_spec("basicsr") is None:
     pytest.skip("basicsr is not installed (pip install -e '.[basicsr]')", allow_module_level=True)
 
 from dalisr.errors import DalisrError  # noqa: E402
-from dalisr.integrations.basicsr import BasicsrLauncher  # noqa: E402
-from dalisr.integrations.basicsr_compat import import_basicsr  # noqa: E402
-from dalisr.integrations.basicsr_video_val import IndexedVideoVal, indexed_video_val  # noqa: E402
+from dalisr.integrations.basicsr.importing import import_basicsr  # noqa: E402
+from dalisr.integrations.basicsr.launcher import BasicsrLauncher  # noqa: E402
+from dalisr.integrations.basicsr.video_val import IndexedVideoVal, indexed_video_val  # noqa: E402
 from dalisr.prep.convert import convert_lmdb  # noqa: E402
 from tests.test_video_recurrent import SEQUENCES, vimeo  # noqa: E402,F401 - the fixture is used by name
 from tests.video_clips import CLIP_LENGTHS, make_clips, val_options  # noqa: E402

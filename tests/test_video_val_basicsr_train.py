@@ -20,7 +20,7 @@ if importlib.util.find_spec("basicsr") is None:
 from basicsr.utils.registry import MODEL_REGISTRY  # noqa: E402
 
 from dalisr.cli import main  # noqa: E402
-from dalisr.integrations.basicsr import run_training  # noqa: E402
+from dalisr.integrations.basicsr.train_pipeline import run_training  # noqa: E402
 from tests.test_video_val_basicsr import (  # noqa: E402,F401 - cuda_zeros_on_cpu is a fixture
     CopyingVideoRecurrentModel,
     cuda_zeros_on_cpu,

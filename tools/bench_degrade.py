@@ -57,7 +57,7 @@ def _basicsr_importable() -> None:
         for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
             del sys.modules[name]
         sys.path.insert(0, os.path.join(ROOT, "tests", "stubs"))
-    from dalisr.integrations.basicsr_compat import register_functional_tensor_alias
+    from dalisr.integrations.basicsr.importing import register_functional_tensor_alias
 
     register_functional_tensor_alias()
 

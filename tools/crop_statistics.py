@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import learning_equivalence as le  # noqa: E402
 
-from dalisr.integrations.basicsr_compat import import_basicsr  # noqa: E402
+from dalisr.integrations.basicsr.importing import import_basicsr  # noqa: E402
 from dalisr.prep.sample_images import SampleSet  # noqa: E402
 
 

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from dalisr import build_dataloader
-from dalisr.integrations.basicsr_compat import import_basicsr
+from dalisr.integrations.basicsr.importing import import_basicsr
 from dalisr.prep.sample_images import SampleSet, make_sample_set
 
 

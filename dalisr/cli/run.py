@@ -27,9 +27,11 @@ def run(script: str, script_args: tuple[str, ...]) -> None:
     Dataset types the repository registers itself (dalisr has no pipeline for
     them) stay on the repository's own loader, as do sections with
     `dalisr: false`. Without a script: `dalisr train -opt X.yml --import PKG`.
-    Needs basicsr >=1.3.4.9,<1.5.
+    A repository's own basicsr copy (`dalisr run basicsr/train.py -opt X.yml`
+    in DAT, SRFormer, CodeFormer) is the one imported; any copy with the names
+    dalisr rebinds runs (tested with basicsr >=1.3.4.9,<1.5).
     """
-    from ..integrations.script_runner import run_script
+    from ..integrations.basicsr.script import run_script
 
     run_script(script, list(script_args))
 

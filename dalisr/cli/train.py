@@ -30,8 +30,9 @@ def train(options_file: str, launcher: str, auto_resume: bool, debug: bool, loca
     The one-word switch: `python basicsr/train.py -opt X.yml` becomes
     `dalisr train -opt X.yml` (also under torchrun with --launcher pytorch).
     A section with `dalisr: false` keeps BasicSR's own loader. --auto_resume
-    continues an interrupted epoch where it stopped. Needs basicsr
-    >=1.3.4.9,<1.5 (pip install -e '.[basicsr]').
+    continues an interrupted epoch where it stopped. Tested with basicsr
+    >=1.3.4.9,<1.5 (pip install -e '.[basicsr]'); another copy runs where it
+    has the names dalisr rebinds.
 
     A repository built on BasicSR (HAT, DAT, Real-ESRGAN...) registers its own
     networks, models and datasets when its package is imported: either run its
@@ -39,9 +40,9 @@ def train(options_file: str, launcher: str, auto_resume: bool, debug: bool, loca
     here, `dalisr train -opt X.yml --import hat` (from the repository's root or
     with it installed). Dataset types it registers itself stay on its loader.
     """
-    from ..integrations.basicsr import run_training
-    from ..integrations.basicsr_compat import import_basicsr
-    from ..integrations.script_runner import import_packages
+    from ..integrations.basicsr.importing import import_basicsr
+    from ..integrations.basicsr.script import import_packages
+    from ..integrations.basicsr.train_pipeline import run_training
 
     if more_force_yml and not force_yml:
         raise click.UsageError(f"unexpected arguments: {' '.join(more_force_yml)}")

@@ -49,7 +49,7 @@ class ToyHATModel(SRModel):
     def optimize_parameters(self, current_iter):
         super().optimize_parameters(current_iter)
         record(iter=current_iter, paths=self._paths, model=type(self).__module__ + "." + type(self).__name__,
-               basicsr=basicsr.__version__)
+               basicsr=getattr(basicsr, "__version__", None), basicsr_at=os.path.dirname(basicsr.__file__))
 
     def validation(self, dataloader, current_iter, tb_logger, save_img=False):
         record(val=dataloader.dataset.opt["name"], loader=type(dataloader).__name__,

@@ -44,9 +44,10 @@ def map_location() -> Any:
     return "cpu"
 
 
-def load_resume_state(opt: dict) -> dict | None:
+def load_resume_state(opt: dict, positions_only: bool = False) -> dict | None:
     """BasicSR's resume rule (``--auto_resume``: the newest state of this experiment, else
-    ``path.resume_state``), loaded onto this machine's device."""
+    ``path.resume_state``), loaded onto this machine's device. ``positions_only``: for a loop that loads the
+    state itself, only its epoch, iteration and loader positions, read onto the CPU."""
     from basicsr.utils import check_resume
 
     path = None
@@ -58,6 +59,9 @@ def load_resume_state(opt: dict) -> dict | None:
         path = opt["path"]["resume_state"]
     if path is None:
         return None
+    if positions_only:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        return {k: state[k] for k in ("epoch", "iter", LOADER_STATES_KEY) if k in state}
     state = torch.load(path, map_location=map_location(), weights_only=False)
     check_resume(opt, state["iter"])
     return state

@@ -34,16 +34,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..config import load_dataset_options
-from ..datasets import build_dataset
-from ..datasets.video_clips import Clip, frame_path, list_clips
-from ..datasets.video_val import VideoRecurrentTestDataset, VideoTestDataset
-from ..datasets.vimeo90k import Vimeo90KDataset
-from ..errors import DalisrError
-from ..formats.codec import decode_image
-from ..formats.meta_info import RAW
-from ..formats.raw import as_color, raw_pixels
-from ..storage import Store
+from ...config import load_dataset_options
+from ...datasets import build_dataset
+from ...datasets.video_clips import Clip, frame_path, list_clips
+from ...datasets.video_val import VideoRecurrentTestDataset, VideoTestDataset
+from ...datasets.vimeo90k import Vimeo90KDataset
+from ...errors import DalisrError
+from ...formats.codec import decode_image
+from ...formats.meta_info import RAW
+from ...formats.raw import as_color, raw_pixels
+from ...storage import Store
 
 if TYPE_CHECKING:
     import torch

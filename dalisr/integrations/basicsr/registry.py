@@ -2,9 +2,10 @@
 
 dalisr cannot know the semantics of a dataset class a repository (HAT, DAT...)
 registers in BasicSR's ``DATASET_REGISTRY`` under a name dalisr has no pipeline
-for, so those sections keep the repository's dataset and loader. A name dalisr
-serves stays served even where the repository registers its own class of that
-name (HAT's ``RealESRGANDataset``); both cases are logged once, at start.
+for, so those sections keep the repository's dataset and loader; so do types a
+vendored basicsr copy adds to BasicSR's own (CodeFormer's ``FFHQBlindDataset``).
+A name dalisr serves stays served even where the repository registers its own
+class of that name (HAT's ``RealESRGANDataset``); both cases are logged once, at start.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import logging
 import re
 from collections.abc import Iterator, Mapping
 
-from ..datasets import BUILDERS
-from ..errors import DalisrError
+from ...datasets import BUILDERS
+from ...errors import DalisrError
 
 log = logging.getLogger("basicsr.dalisr")
 
@@ -40,14 +41,25 @@ def registry_errors_explained() -> Iterator[None]:
                           f"that defines it, whose package registers it when imported. {HOW_TO_REGISTER}") from None
 
 
+#: the dataset types BasicSR itself registers (1.3 to 1.4.2; 1.4.2 adds ``_basicsr`` to its Real-ESRGAN ones)
+BASICSR_TYPES = frozenset((
+    "PairedImageDataset", "SingleImageDataset", "FFHQDataset", "REDSDataset", "REDSRecurrentDataset",
+    "Vimeo90KDataset", "Vimeo90KRecurrentDataset", "VideoTestDataset", "VideoRecurrentTestDataset",
+    "VideoTestDUFDataset", "VideoTestVimeo90KDataset", "RealESRGANDataset", "RealESRGANPairedDataset"))
+
+
 def registered_by(type_name: str) -> str | None:
-    """The package that registered ``type_name`` in BasicSR's dataset registry, None when it is BasicSR or nobody."""
+    """Who registered ``type_name`` in BasicSR's dataset registry: a repository's package, or the module of a
+    vendored basicsr copy that adds a type BasicSR lacks; None when it is BasicSR's own type, or nobody's."""
     from basicsr.utils.registry import DATASET_REGISTRY
 
     if type_name not in DATASET_REGISTRY:
         return None
-    package = getattr(DATASET_REGISTRY.get(type_name), "__module__", "").split(".")[0]
-    return None if package in ("", "basicsr") else package
+    module = getattr(DATASET_REGISTRY.get(type_name), "__module__", "") or ""
+    package = module.split(".")[0]
+    if package == "basicsr":
+        return None if type_name.removesuffix("_basicsr") in BASICSR_TYPES else module
+    return package or None
 
 
 def stays_on_repository_loader(dataset_opt: Mapping, section: str, where: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from ..loader.dali_loader import DaliLoader
+from ...loader.dali_loader import DaliLoader
 
 
 class DalisrDataset:

@@ -1,42 +1,28 @@
-"""``dalisr train``: BasicSR's own training pipeline, with its dataset sections served by dalisr.
-
-``basicsr.train.train_pipeline`` runs unchanged (its options, models, losses,
-logger, validation and checkpoints). It looks up ``build_dataset``,
-``build_dataloader``, ``EnlargedSampler``, ``CPUPrefetcher``,
-``CUDAPrefetcher``, ``build_model`` and ``load_resume_state`` in its module
-globals; :func:`basicsr_train_bound_to` points those names at the stand-ins of
-:class:`BasicsrLauncher` for the duration of one run. That function is the
-only place that touches BasicSR's internals (tests/test_basicsr_launcher.py
-fails the day BasicSR stops looking these names up).
-
-A section with ``dalisr: false`` keeps BasicSR's own dataset and loader.
+"""The stand-ins dalisr puts in place of basicsr's data functions for one run, BasicSR's originals serving
+``dalisr: false``: ``build_dataset`` (a dalisr loader per served section), ``EnlargedSampler``,
+``build_dataloader``, the prefetchers, ``build_model`` (checkpoints carry loader positions) and
+``load_resume_state``. :mod:`.train_pipeline` binds them into ``basicsr.train``, :mod:`.data_modules` into
+``basicsr.data`` and ``basicsr.models``.
 """
 
 from __future__ import annotations
 
-import contextlib
+import importlib.util
 import logging
 import math
-import os
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..degrade.options import with_top_level
-from ..errors import DalisrError
-from ..loader.build import build_dataloader as dalisr_dataloader
-from ..loader.dali_loader import DaliLoader
-from .basicsr_adapters import DalisrBatches, DalisrDataset, DalisrPrefetcher, EpochSetter
-from .basicsr_compat import SUPPORTED, import_basicsr
-from .basicsr_registry import registry_errors_explained, stays_on_repository_loader
-from .basicsr_resume import LOADER_STATES_KEY, SavesLoaderStates, load_resume_state
-from .basicsr_video_val import INDEXED_TYPES, IndexedVideoVal, indexed_video_val
+from ...degrade.options import with_top_level
+from ...errors import DalisrError
+from ...loader.build import build_dataloader as dalisr_dataloader
+from ...loader.dali_loader import DaliLoader
+from .registry import stays_on_repository_loader
+from .resume import LOADER_STATES_KEY, SavesLoaderStates, load_resume_state
+from .stand_ins import DalisrBatches, DalisrDataset, DalisrPrefetcher, EpochSetter
+from .video_val import INDEXED_TYPES, IndexedVideoVal, indexed_video_val
 
 log = logging.getLogger("basicsr.dalisr")
-
-#: the module globals of basicsr.train that dalisr replaces during a run
-REBOUND = ("load_resume_state", "build_dataset", "EnlargedSampler", "build_dataloader", "CPUPrefetcher",
-           "CUDAPrefetcher", "build_model")
 
 
 def uses_dalisr(dataset_opt: Mapping, where: str = "a dataset section") -> bool:
@@ -62,7 +48,7 @@ def length_for_basicsr(num_samples: int, num_batches: int, batch: int, world: in
 
 
 class BasicsrLauncher:
-    """The stand-ins bound into ``basicsr.train`` for one run; BasicSR's originals serve ``dalisr: false``."""
+    """The stand-ins bound into basicsr for one run; basicsr's originals serve the sections dalisr does not."""
 
     def __init__(self, options_file: str) -> None:
         self.options_file = options_file
@@ -79,10 +65,28 @@ class BasicsrLauncher:
         self.resume_state = load_resume_state(opt)
         return self.resume_state
 
+    def capturing_options(self, parser: Callable) -> Callable:
+        """``parser`` (a copy's ``parse_options`` or ``parse``), handing the launcher the options it returns: for
+        loops that load their resume state themselves (1.3.2 copies, a script's own loop). dalisr reads only the
+        loader positions from the state."""
+        def parse_for_dalisr(*args: Any, **kwargs: Any) -> Any:
+            result = parser(*args, **kwargs)
+            opt = result[0] if isinstance(result, tuple) else result
+            if opt is not self.opt:
+                self.opt = opt
+                self.resume_state = load_resume_state(opt, positions_only=True)
+            return result
+
+        return parse_for_dalisr
+
     def build_dataset(self, dataset_opt: dict) -> Any:
         section = self._section_name(dataset_opt)
         where = f"options file {self.options_file} (datasets.{section})"
-        if not uses_dalisr(dataset_opt, where) or stays_on_repository_loader(dataset_opt, section, where):
+        if not uses_dalisr(dataset_opt, where):
+            log.info("dalisr: datasets.%s (type %s) stays on its own dataset and loader (dalisr: false)", section,
+                     dataset_opt.get("type"))
+            return self.originals["build_dataset"](dataset_opt)
+        if stays_on_repository_loader(dataset_opt, section, where):
             return self.originals["build_dataset"](dataset_opt)
         if dataset_opt.get("phase") != "train" and self._validates_by_index():
             indexed = self._indexed_val(dataset_opt, section, where)
@@ -136,7 +140,10 @@ class BasicsrLauncher:
 
     def _validates_by_index(self) -> bool:
         """BasicSR's video models (VideoBaseModel and subclasses) read val samples as ``dataset[i]``: dalisr gives
-        them an :class:`IndexedVideoVal` for the types it indexes, else BasicSR's own dataset."""
+        them an :class:`IndexedVideoVal` for the types it indexes, else BasicSR's own dataset. A copy without video
+        models (DAT's) has no model that does."""
+        if importlib.util.find_spec("basicsr.models.video_base_model") is None:
+            return False
         from basicsr.models.video_base_model import VideoBaseModel
         from basicsr.utils.registry import MODEL_REGISTRY
 
@@ -183,6 +190,9 @@ class BasicsrLauncher:
                               "loader by itself once its package is imported: dalisr run path/to/train.py or "
                               "dalisr train --import PKG)") from None
         self.loaders.append(loader)
+        log.info("dalisr: datasets.%s (type %s) is served by dalisr: %d samples from %s", section,
+                 dataset_opt.get("type"), len(loader.dataset),
+                 ", ".join(f"{role}: {store.describe()}" for role, store in loader.stores.items()))
         length = len(loader.dataset)
         if train:
             length = self._train_length(loader, options, world)
@@ -218,56 +228,3 @@ class BasicsrLauncher:
         loader.load_state_dict(saved[self.opt["rank"]])
         state["epoch"] = loader.epoch  # BasicSR starts its epoch loop here (next epoch if the saved one ended)
         log.info("dalisr: resuming epoch %d at batch %d of %d", loader.epoch, loader.batch, len(loader))
-
-
-def _global_lookups(module: Any) -> set[str]:
-    """Names the module's functions look up as globals (what rebinding a module global affects)."""
-    names: set[str] = set()
-    for value in vars(module).values():
-        code = getattr(value, "__code__", None)
-        if code is not None and getattr(value, "__module__", None) == module.__name__:
-            names.update(code.co_names)
-    return names
-
-
-@contextlib.contextmanager
-def basicsr_train_bound_to(launcher: BasicsrLauncher, train_module: Any, argv: list[str]) -> Iterator[None]:
-    """THE one place that reaches into BasicSR: point ``basicsr.train``'s globals :data:`REBOUND` (and
-    ``sys.argv``, which BasicSR's ``parse_options`` reads) at this run, and restore them afterwards."""
-    missing = [n for n in REBOUND if not hasattr(train_module, n)]
-    unused = set(REBOUND) - _global_lookups(train_module)
-    if missing or unused or not hasattr(train_module, "train_pipeline"):
-        raise DalisrError(
-            f"this basicsr ({getattr(sys.modules.get('basicsr'), '__version__', '?')}) no longer looks up "
-            f"{', '.join(sorted(set(missing) | unused)) or 'train_pipeline'} in basicsr.train, which dalisr train "
-            f"relies on. Fix: use basicsr {SUPPORTED}"
-        )
-    launcher.originals = {n: getattr(train_module, n) for n in REBOUND}
-    saved_argv = sys.argv
-    try:
-        sys.argv = argv
-        for name in REBOUND:
-            setattr(train_module, name, getattr(launcher, name))
-        yield
-    finally:
-        sys.argv = saved_argv
-        for name, value in launcher.originals.items():
-            setattr(train_module, name, value)
-
-
-def run_training(options_file: str, basicsr_args: list[str], root_path: str | None = None) -> None:
-    """Run ``basicsr.train.train_pipeline`` with ``-opt options_file`` and BasicSR's other arguments.
-
-    ``root_path`` (default: the working directory) is where BasicSR writes
-    ``experiments/`` and ``tb_logger/``, as its train.py does for its repository root.
-    """
-    import_basicsr()
-    import basicsr.train as train_module
-
-    launcher = BasicsrLauncher(options_file)
-    argv = ["dalisr train", "-opt", options_file, *basicsr_args]
-    with basicsr_train_bound_to(launcher, train_module, argv), registry_errors_explained():
-        try:
-            train_module.train_pipeline(os.path.abspath(root_path or os.getcwd()))
-        finally:
-            launcher.close()
