@@ -71,7 +71,8 @@ def stays_on_repository_loader(dataset_opt: Mapping, section: str, where: str) -
         return False
     if type_name in BUILDERS:
         log.info("dalisr: datasets.%s (type %s) is served by dalisr (dalisr: true), not by the class of that name "
-                 "that %s registers: dalisr serves BasicSR's %s", section, type_name, package, type_name)
+                 "that %s registers: dalisr serves %s with its own pipeline ('dalisr: false' keeps %s's class)",
+                 section, type_name, package, type_name, package)
         return False
     if dataset_opt.get("dalisr") is True:
         raise DalisrError(f"{where}: 'dalisr: true' on type {type_name}, which {package} registers itself and dalisr "
