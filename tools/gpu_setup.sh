@@ -27,7 +27,7 @@ gcc_build() { gcc -O3 -fPIC -shared -I"$1" dalisr/_ext/pngrows.c -o "$target"; }
 
 rm -f "$target"
 how=""
-if [ -f "$inc/Python.h" ] && timeout 120 "$py" setup.py -q build_ext --inplace && imports; then
+if [ -f "$inc/Python.h" ] && timeout 45 "$py" setup.py -q build_ext --inplace && imports; then
   how="built here by setup.py build_ext --inplace ($inc)"
 elif [ -f "$inc/Python.h" ] && command -v gcc >/dev/null && gcc_build "$inc" && imports; then
   how="built here by gcc with this Python's headers ($inc)"
