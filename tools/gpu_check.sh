@@ -230,6 +230,17 @@ PY
     awk '/^mode /{on=1} /^(FAILED |wrote )/{on=0} on' "$logs/bench.txt" | head -n 60
     grep -E '^ +\[.*FAILED' "$logs/bench.txt"
   fi
+  if [ -f "$out/bench.json" ]; then  # a run cut short has no table: its figures so far
+    "$python" - "$out/bench.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+if d.get("partial"):
+    print("bench cut short; measured so far:")
+    for mode, runs in d["runs"].items():
+        for r in runs:
+            print(f"  {mode:<22} {r['samples_per_s']:8.1f} samples/s  GPU MB {r.get('gpu_used_mb')}")
+PY
+  fi
   grep -hiE 'epoch|error' "$logs/train-nccl.txt" 2>/dev/null | tail -n 3 | sed 's/^/nccl: /'
 } 2>&1 | tee "$out/summary.txt"
 pack
