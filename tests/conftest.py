@@ -43,7 +43,7 @@ def sample_set(tmp_path_factory):
     """Eight GT sub-images with x2/x3/x4 LQ, as folders and as BasicSR LMDBs.
 
     ``DALISR_TEST_SAMPLE`` names a set made beforehand (``dalisr make-sample DIR
-    --limit 8``): the GPU machine has no scikit-image (tools/gpu_check.sh).
+    --limit 8``), as tools/gpu_check.sh does once for all the GPU tests' processes.
     """
     made = os.environ.get("DALISR_TEST_SAMPLE")
     if made:

@@ -25,12 +25,14 @@ Modes (each runs in a fresh process, so memory figures are its own):
 * ``degrade-basicsr`` / ``degrade-dalisr`` (not run by default): Real-ESRGAN's degradation, BasicSR's
   ``feed_data`` on the CPU vs dalisr's in-graph degradation, Real-ESRNet x4 options, gt_size 256,
   batch 12 (see tools/bench_degrade.py; ``--batch`` / ``--gt-size`` do not apply);
-  ``degrade-dalisr-gpu`` where CUDA is available.
+  ``degrade-basicsr-gpu`` / ``degrade-dalisr-gpu`` the same on CUDA.
 
 Throughput is samples/s over ``--iters`` batches after ``--warmup``; CPU is user+system seconds of the
 main process and its workers; peak RSS is the sum of the processes' high-water marks (VmHWM, shared pages
-counted once per process). The machine's load average is recorded with every run: other jobs on the
-machine slow every mode, so compare runs taken together, and prefer ``--repeat``.
+counted once per process); GPU MB is the device memory in use at its peak less what was in use before the
+loader was built (cudaMemGetInfo). ``--keep-going`` records a mode that fails and goes on with the others.
+The machine's load average is recorded with every run: other jobs on the machine slow every mode, so compare
+runs taken together, and prefer ``--repeat``.
 """
 
 from __future__ import annotations
@@ -275,11 +277,13 @@ def run_baseline(args) -> dict:
     from torch.utils.data import DataLoader
 
     from dalisr.diagnose.proc_monitor import ProcessMonitor, children
+    from dalisr.diagnose.profile import GpuMemory
 
     gt_path, lq_path = lmdb_paths(args.data, args.scale)
     dataset = PairedLmdbDataset(gt_path, lq_path, args.scale, args.gt_size)
     ratio = enlarge_ratio(len(dataset), args)
     cuda = torch.cuda.is_available()
+    gpu = GpuMemory(0 if cuda else None)  # before the loader: its pinned buffers and prefetched batches count
     workers = args.workers
     loader = DataLoader(dataset, batch_size=args.batch, shuffle=False, sampler=EnlargedSampler(len(dataset), ratio),
                         num_workers=workers, drop_last=True, pin_memory=cuda,
@@ -296,19 +300,21 @@ def run_baseline(args) -> dict:
     monitor = ProcessMonitor(lambda: children())
     for _ in range(args.warmup):
         next_batch()
-    return _measure(args, next_batch, monitor, "cuda" if cuda else "cpu")
+    return {**_measure(args, next_batch, monitor, "cuda" if cuda else "cpu", gpu), **gpu.report()}
 
 
 def enlarge_ratio(size: int, args) -> int:
     return math.ceil((args.warmup + args.iters + 2) * args.batch / size) + 1
 
 
-def _measure(args, next_batch, monitor, device: str) -> dict:
+def _measure(args, next_batch, monitor, device: str, gpu=None) -> dict:
     before = monitor.cpu()
     start = time.perf_counter()
     for _ in range(args.iters):
         batch = next_batch()
         monitor.sample()
+        if gpu is not None:
+            gpu.sample()
     if device == "cuda":
         import torch
 
@@ -380,7 +386,7 @@ LABELS = {"limit": "limit: cv2.imdecode only", "baseline": "baseline: BasicSR pa
           "dalisr-png-dali-gpu": "dalisr PNG, DALI ROI (gpu)",
           "dalisr-raw-gpu": "dalisr raw LMDB (gpu)", "dalisr-jp2-gpu": "dalisr JPEG 2000 LMDB (gpu)",
           "degrade-basicsr": "Real-ESRGAN feed_data, torch CPU", "degrade-dalisr": "dalisr degradation in graph",
-          "degrade-dalisr-gpu": "dalisr degradation (gpu)",
+          "degrade-basicsr-gpu": "Real-ESRGAN feed_data (gpu)", "degrade-dalisr-gpu": "dalisr degradation (gpu)",
           "imagenet-hat": "HAT ImageNetPairedDataset", "imagenet-dalisr": "dalisr ImageNetPairedDataset",
           "imagenet-dalisr-gpu": "dalisr ImageNetPaired (gpu)"}
 
@@ -398,6 +404,10 @@ def default_modes() -> list[str]:
     return modes
 
 
+class ModeFailed(Exception):
+    """One mode's process failed or ran past --mode-timeout."""
+
+
 def spawn(mode: str, args) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--child", mode, "--data", args.data, "--scale",
            str(args.scale), "--gt-size", str(args.gt_size), "--batch", str(args.batch), "--iters", str(args.iters),
@@ -408,10 +418,16 @@ def spawn(mode: str, args) -> dict:
     if args.prefetch:
         cmd += ["--prefetch", str(args.prefetch)]
     load_before = os.getloadavg()[0]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=args.mode_timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise ModeFailed(f"{mode} ran past --mode-timeout {args.mode_timeout:g} s") from exc
     if proc.returncode != 0:
-        raise SystemExit(f"{mode} failed:\n{proc.stderr[-4000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+        raise ModeFailed(f"{mode} failed (exit status {proc.returncode}):\n{proc.stderr[-4000:]}")
+    try:
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError) as exc:
+        raise ModeFailed(f"{mode} printed no result:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}") from exc
     result["load_before"] = round(load_before, 2)
     result["load_after"] = round(os.getloadavg()[0], 2)
     return result
@@ -421,6 +437,8 @@ def summarise(runs: dict[str, list[dict]]) -> dict[str, dict]:
     """Median of each mode's repeats, and its ratios to the baseline and the limit."""
     out = {}
     for mode, results in runs.items():
+        if not results:  # every run of it failed (--keep-going)
+            continue
         med = {k: statistics.median(r[k] for r in results) for k in ("samples_per_s", "cpu_ms_per_sample")}
         rss = [r["peak_rss_mb"] for r in results if "peak_rss_mb" in r]
         med["peak_rss_mb"] = statistics.median(rss) if rss else None
@@ -460,15 +478,17 @@ def check_targets(summary: dict) -> list[dict]:
     add("raw codec >= 10x baseline", "dalisr-raw", "x_baseline", TARGETS["raw_vs_baseline"])
     for mode in ("dalisr-png", "dalisr-raw"):
         add(f"{mode} peak RSS within 2x baseline", mode, "rss_x_baseline", TARGETS["rss_vs_baseline"])
-    if "degrade-basicsr" in summary and "degrade-dalisr" in summary:  # the loader keeps up with the model's step
-        summary["degrade-dalisr"]["x_feed_data"] = (summary["degrade-dalisr"]["samples_per_s"]
-                                                    / summary["degrade-basicsr"]["samples_per_s"])
-        add("degraded pairs >= BasicSR's feed_data alone", "degrade-dalisr", "x_feed_data",
-            TARGETS["degrade_vs_basicsr"])
-    if "imagenet-hat" in summary and "imagenet-dalisr" in summary:  # HAT's ImageNet pretraining path
-        summary["imagenet-dalisr"]["x_hat"] = (summary["imagenet-dalisr"]["samples_per_s"]
-                                               / summary["imagenet-hat"]["samples_per_s"])
-        add("ImageNet pairs >= 4x HAT's class", "imagenet-dalisr", "x_hat", TARGETS["imagenet_vs_hat"])
+    for sfx in ("", "-gpu"):  # the loader keeps up with the model's step
+        ours, theirs = f"degrade-dalisr{sfx}", f"degrade-basicsr{sfx}"
+        if ours in summary and theirs in summary:
+            summary[ours]["x_feed_data"] = summary[ours]["samples_per_s"] / summary[theirs]["samples_per_s"]
+            add(f"degraded pairs >= BasicSR's feed_data alone{' (gpu)' if sfx else ''}", ours, "x_feed_data",
+                TARGETS["degrade_vs_basicsr"])
+    for ours in ("imagenet-dalisr", "imagenet-dalisr-gpu"):  # HAT's ImageNet pretraining path
+        if "imagenet-hat" in summary and ours in summary:
+            summary[ours]["x_hat"] = summary[ours]["samples_per_s"] / summary["imagenet-hat"]["samples_per_s"]
+            add(f"ImageNet pairs >= 4x HAT's class{' (gpu)' if ours.endswith('-gpu') else ''}", ours, "x_hat",
+                TARGETS["imagenet_vs_hat"])
     gpu = [m for m in ("dalisr-png-gpu", "dalisr-png-seek-gpu", "dalisr-png-dali-gpu", "dalisr-jp2-gpu")
            if m in summary]
     if gpu:  # the issue's GPU target: encoded data, same CPU cores as the baseline
@@ -539,6 +559,9 @@ def parse_args(argv=None):
     p.add_argument("--limit-seconds", type=float, default=3.0, help="how long the limit measurement decodes")
     p.add_argument("--work-dir", default=None, help="where raw, jp2 and png-seek copies go (default: DATA/bench_raw)")
     p.add_argument("--json", dest="json_path", default=None, help="write every figure to this file")
+    p.add_argument("--keep-going", action="store_true",
+                   help="a mode that fails is recorded and the others still run (exit status 1 at the end)")
+    p.add_argument("--mode-timeout", type=float, default=None, help="seconds one mode's process may run")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     args.data = os.path.abspath(args.data)
@@ -566,12 +589,23 @@ def main(argv=None) -> None:
           f"{' (imagenet-*: JPEGs, gt_size 256)' if any(m.startswith('imagenet-') for m in modes) else ''}, "
           f"{args.iters} batches after {args.warmup} warm-up, workers {args.workers}", flush=True)
     runs: dict[str, list[dict]] = {m: [] for m in modes}
+    failures: dict[str, str] = {}
     for r in range(args.repeat):
         for mode in modes:
-            result = spawn(mode, args)
-            runs[mode].append(result)
-            print(f"  [{r + 1}/{args.repeat}] {mode:<16} {result['samples_per_s']:8.1f} samples/s "
-                  f"(load {result['load_before']:.2f})", flush=True)
+            try:
+                result = spawn(mode, args)
+            except ModeFailed as exc:
+                if not args.keep_going:
+                    raise SystemExit(str(exc)) from None
+                failures[mode] = str(exc)
+                print(f"  [{r + 1}/{args.repeat}] {mode:<16} FAILED: {str(exc).splitlines()[0]}", flush=True)
+            else:
+                runs[mode].append(result)
+                print(f"  [{r + 1}/{args.repeat}] {mode:<16} {result['samples_per_s']:8.1f} samples/s "
+                      f"(load {result['load_before']:.2f})", flush=True)
+            if args.json_path:  # what is done so far, should this run be stopped before the end
+                with open(args.json_path, "w", encoding="utf-8") as f:
+                    json.dump({"machine": info, "partial": True, "runs": runs, "failures": failures}, f, indent=2)
     summary = summarise(runs)
     checks = check_targets(summary)
     print()
@@ -583,11 +617,15 @@ def main(argv=None) -> None:
     print()
     for c in checks:
         print(f"{'met   ' if c['met'] else 'MISSED'} {c['target']}: {c['value']} (needed {c['needed']})")
+    for mode, err in failures.items():
+        print(f"\nFAILED {mode}:\n{err}")
     if args.json_path:
         with open(args.json_path, "w", encoding="utf-8") as f:
             json.dump({"machine": info, "args": {k: v for k, v in vars(args).items() if k != "child"},
-                       "summary": summary, "targets": checks, "runs": runs}, f, indent=2)
+                       "summary": summary, "targets": checks, "runs": runs, "failures": failures}, f, indent=2)
         print(f"wrote {args.json_path}")
+    if failures:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

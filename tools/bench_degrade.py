@@ -14,6 +14,8 @@ batch 12 as Real-ESRGAN's files, scale 4) on the same GT images (the sample set'
   ``_feed_data``). Real-ESRGAN's ``realesrnet_model.py`` comes from the ``realesrgan`` package when
   installed (tools/setup.sh installs it), else from a checkout named by $DALISR_REALESRGAN_SRC; torchvision from
   tests/stubs where the real one does not import (CPU torch).
+  ``degrade-basicsr-gpu``: the same on CUDA, where Real-ESRGAN's training runs it (the batches are moved to the
+  GPU beforehand; the figure is GPU time, synchronised before and after the timed batches).
 * ``python tools/bench_degrade.py strength [DATA]``: not a speed figure; both sides degrade the same GT
   squares (96 samples) and the distributions of PSNR(LQ, area-downscaled GT) are compared.
 * ``degrade-dalisr``: dalisr's loader with ``degradation: true`` (reading, crop-or-pad, kernels, the whole
@@ -85,14 +87,17 @@ def _feed_data():
     return mod.RealESRNetModel.feed_data
 
 
-def run_basicsr(data: str, workers: int, iters: int, warmup: int) -> dict:
+def run_basicsr(data: str, workers: int, iters: int, warmup: int, device: str = "cpu") -> dict:
+    """``feed_data`` timed alone; ``device`` "gpu": on CUDA, as in Real-ESRGAN's training (batches moved first)."""
     import torch
 
     from dalisr import build_dataloader
+    from dalisr.diagnose.profile import GpuMemory
 
     _basicsr_importable()
     from basicsr.utils import DiffJPEG, USMSharp
 
+    cuda = device == "gpu"
     torch.set_num_threads(max(1, workers))
     feed_data = _feed_data()
     opt = options(data, workers, degrade=False, enlarge=4)
@@ -104,19 +109,31 @@ def run_basicsr(data: str, workers: int, iters: int, warmup: int) -> dict:
             break
     loader.close()
     model_opt = {k: v for k, v in opt.items() if k != "datasets"}
-    me = types.SimpleNamespace(opt=model_opt, device=torch.device("cpu"), is_train=True,
-                               jpeger=DiffJPEG(differentiable=False), usm_sharpener=USMSharp(),
+    target = torch.device("cuda" if cuda else "cpu")
+    gpu = GpuMemory(0 if cuda else None)
+    if cuda:
+        batches = [{k: v.to(target) for k, v in b.items()} for b in batches]
+    me = types.SimpleNamespace(opt=model_opt, device=target, is_train=True,
+                               jpeger=DiffJPEG(differentiable=False).to(target), usm_sharpener=USMSharp().to(target),
                                _dequeue_and_enqueue=lambda: None)
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
+
     for i in range(warmup):
         feed_data(me, batches[i % len(batches)])
+    sync()
     cpu0, start = time.process_time(), time.perf_counter()
     for i in range(iters):
         feed_data(me, batches[i % len(batches)])
+        gpu.sample()
+    sync()
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
     assert tuple(me.lq.shape) == (BATCH, 3, GT_SIZE // 4, GT_SIZE // 4)
     samples = iters * BATCH
     return {"samples_per_s": samples / wall, "wall_s": wall, "cpu_ms_per_sample": 1000 * cpu / samples,
-            "device": "cpu", "workers": workers, "torch_threads": torch.get_num_threads()}
+            "device": device, "workers": workers, "torch_threads": torch.get_num_threads(), **gpu.report()}
 
 
 def run_dalisr(data: str, workers: int, iters: int, warmup: int, device: str = "cpu") -> dict:
@@ -126,13 +143,15 @@ def run_dalisr(data: str, workers: int, iters: int, warmup: int, device: str = "
     r = profile_loader(opt, iters=iters, warmup=warmup, device=device).to_dict()
     return {"samples_per_s": r["samples_per_s"], "wall_s": r["wall_s"],
             "cpu_ms_per_sample": r["stages"]["cpu_ms_per_sample"], "peak_rss_mb": r["memory"]["peak_rss_mb"],
-            "device": device, "workers": r["cpu"]["workers"]}
+            "device": device, "workers": r["cpu"]["workers"], "gpu_used_mb": r["memory"]["gpu_used_mb"],
+            "gpu_torch_peak_mb": r["memory"]["gpu_torch_peak_mb"]}
 
 
 def run_mode(mode: str, data: str, workers: int, iters: int, warmup: int) -> dict:
-    if mode == "degrade-basicsr":
-        return run_basicsr(data, workers, iters, warmup)
-    return run_dalisr(data, workers, iters, warmup, device="gpu" if mode.endswith("-gpu") else "cpu")
+    device = "gpu" if mode.endswith("-gpu") else "cpu"
+    if mode.startswith("degrade-basicsr"):
+        return run_basicsr(data, workers, iters, warmup, device=device)
+    return run_dalisr(data, workers, iters, warmup, device=device)
 
 
 def _psnr_to_downscale(lq, gt) -> list[float]:

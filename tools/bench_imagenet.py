@@ -86,10 +86,12 @@ def run_hat(data: str, workers: int, iters: int, warmup: int, args) -> dict:
     from torch.utils.data import DataLoader
 
     from dalisr.diagnose.proc_monitor import ProcessMonitor, children
+    from dalisr.diagnose.profile import GpuMemory
 
     _basicsr_importable()
     dataset = HATImageNetPairs(*sample_paths(data))
     cuda = torch.cuda.is_available()
+    gpu = GpuMemory(0 if cuda else None)  # pinned buffers and prefetched batches, as bench.py's baseline
     loader = DataLoader(dataset, batch_size=BATCH, sampler=EnlargedSampler(len(dataset), enlarge(len(dataset), iters,
                                                                                                   warmup)),
                         num_workers=workers, drop_last=True, pin_memory=cuda,
@@ -105,7 +107,7 @@ def run_hat(data: str, workers: int, iters: int, warmup: int, args) -> dict:
     monitor = ProcessMonitor(lambda: children())
     for _ in range(warmup):
         next_batch()
-    return _measure(args, next_batch, monitor, "cuda" if cuda else "cpu")
+    return {**_measure(args, next_batch, monitor, "cuda" if cuda else "cpu", gpu), **gpu.report()}
 
 
 def run_dalisr(data: str, workers: int, iters: int, warmup: int, device: str) -> dict:
