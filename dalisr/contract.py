@@ -131,8 +131,11 @@ class Contract:
                 *extras)
 
 
-#: the extra output in which a GT-only dataset's reader hands the graph its :class:`GTWindow`
+#: the extra outputs in which a GT-only dataset's reader hands the graph its :class:`GTWindow`: the fields, and
+#: the crops as :meth:`GTWindow.crop_positions` gives them (in :data:`CROP_FIELDS` order)
 GT_WINDOW_OUTPUT = "window"
+GT_CROPS_OUTPUT = "window_crops"
+CROP_FIELDS = tuple(f"{name}_{k}" for name in ("gt", "lq") for k in ("height", "width", "pos_y", "pos_x"))
 
 
 @dataclass(frozen=True)
@@ -140,19 +143,23 @@ class GTWindow:
     """Where a GT-only sample's pieces lie, for a graph that makes its LQ from a window of the GT (int32 fields).
 
     ``box_*``: the part of the image to decode (coordinates of the image as decoded, EXIF orientation applied);
-    ``upscaled``: 1 where that box is first resized to ``window_*`` (the image upscaled to ``gt_size`` on an axis
-    it is shorter on), else 0 and ``window_*`` is the box's size; ``gt_*``: the GT crop inside the window;
-    ``lq_*``: the LQ crop inside the window's downscale. The window holds a margin around the GT crop for the
-    LQ's kernel, except where it meets the image's edge.
+    ``vflip``: the decoded box is flipped upside down first; ``upscaled``: 1 where it is then resized to
+    ``window_*`` (the image upscaled to ``gt_size`` on an axis it is shorter on), else 0 and ``window_*`` is its
+    size; ``interior``: the window holds the whole margin on every side (it nowhere meets the image's edge), so a
+    resize that clamps at the window's edge gives the LQ exactly; ``gt_*``: the GT crop inside the window;
+    ``lq_*``: the LQ crop inside the window's downscale; ``mirror`` and ``transpose``: the crops are then
+    flipped left-right and transposed (``crop_mirror_normalize``'s mirror and layout).
     """
 
     box_top: int
     box_left: int
     box_height: int
     box_width: int
+    vflip: int
     upscaled: int
     window_height: int
     window_width: int
+    interior: int
     gt_top: int
     gt_left: int
     gt_height: int
@@ -161,6 +168,8 @@ class GTWindow:
     lq_left: int
     lq_height: int
     lq_width: int
+    mirror: int
+    transpose: int
 
     def array(self) -> np.ndarray:
         return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.int32)
@@ -169,3 +178,15 @@ class GTWindow:
     def slot(cls, name: str) -> int:
         """The position of field ``name`` in :meth:`array` (the graph reads the fields by it)."""
         return [f.name for f in fields(cls)].index(name)
+
+    def crop_positions(self, scale: int) -> np.ndarray:
+        """The crops as ``crop_mirror_normalize`` takes them (float32, :data:`CROP_FIELDS` order): sizes, and
+        positions ``top / (extent - size)`` (that operator places a crop at ``round(pos * (extent - size))``, so
+        these give the tops back exactly). Made here, not in the graph: a DALI operator per division costs more
+        than the division."""
+        out = []
+        for name, (height, width) in (("gt", (self.window_height, self.window_width)),
+                                      ("lq", (self.window_height // scale, self.window_width // scale))):
+            top, left, h, w = (getattr(self, f"{name}_{k}") for k in ("top", "left", "height", "width"))
+            out += [h, w, top / max(height - h, 1), left / max(width - w, 1)]
+        return np.array(out, dtype=np.float32)

@@ -120,10 +120,6 @@ def effective_flips(flips: np.ndarray, use_hflip: bool, use_rot: bool) -> tuple[
     return (int(flips[0]) if use_hflip else 0, int(flips[1]) if use_rot else 0, int(flips[2]) if use_rot else 0)
 
 
-def _mirrored(start: int, length: int, extent: int, flip: int) -> int:
-    return extent - start - length if flip else start
-
-
 def gt_window(height: int, width: int, scale: int, gt_size: int | None, fractions: np.ndarray, train: bool,
               margin: int, flips: tuple[int, int, int] = (0, 0, 0)) -> GTWindow:
     """The window of a GT-only sample whose LQ is the bicubic downscale of the whole (modcropped) image.
@@ -132,10 +128,12 @@ def gt_window(height: int, width: int, scale: int, gt_size: int | None, fraction
     ``gt_size`` on an axis shorter than that (bilinear), then downscaled by ``scale``. Training takes a
     ``gt_size`` crop of GT and its aligned ``gt_size / scale`` crop of LQ (top-left from ``fractions``, as
     :func:`window_anchor`); val keeps the whole image. The decoded box is the GT crop plus ``margin`` (a
-    multiple of ``scale``) on each side, cut at the image's edge; an upscaled axis is decoded whole. The
-    graph flips the decoded box by ``flips`` (hflip, vflip, transpose: :func:`effective_flips`) before
-    anything else, so the window and crops are given in the flipped frame: the flips of BasicSR's
-    ``augment``, which it applies to the crops, commute with the crop and with the symmetric downscale.
+    multiple of ``scale``) on each side, cut at the image's edge; an upscaled axis is decoded whole.
+
+    ``flips`` (hflip, vflip, transpose: :func:`effective_flips`) are BasicSR's ``augment``, which flips the crops
+    left-right, then upside down, then transposes them. The graph flips the decoded box upside down (cheap:
+    rows in another order), so the crops' rows are given in that flipped frame; the left-right flip and the
+    transpose it applies to the crops themselves. Both commute with the crop and with the symmetric downscale.
     """
     hm, wm = height - height % scale, width - width % scale
     if not hm or not wm:
@@ -147,7 +145,7 @@ def gt_window(height: int, width: int, scale: int, gt_size: int | None, fraction
         crop = (top * scale, left * scale, gt_size, gt_size)
     else:
         crop = (0, 0, hu, wu)
-    box, window, at = [], [], []
+    box, window, at, whole = [], [], [], True
     for start, length, full, kept in ((crop[0], crop[2], hu, hm), (crop[1], crop[3], wu, wm)):
         if full != kept:  # upscaled: the whole axis is decoded and resized
             lo, hi = 0, full
@@ -155,13 +153,11 @@ def gt_window(height: int, width: int, scale: int, gt_size: int | None, fraction
         else:
             lo, hi = max(0, start - margin), min(full, start + length + margin)
             box.append((lo, hi - lo))
+        whole = whole and (lo, hi) == (start - margin, start + length + margin)
         window.append(hi - lo)
         at.append(start - lo)
     hflip, vflip, transpose = flips
-    axes = [(_mirrored(at[0], crop[2], window[0], vflip), crop[2], window[0]),
-            (_mirrored(at[1], crop[3], window[1], hflip), crop[3], window[1])]
-    if transpose:
-        axes.reverse()
-    (gt_top, gt_h, win_h), (gt_left, gt_w, win_w) = axes
-    return GTWindow(box[0][0], box[1][0], box[0][1], box[1][1], int((hu, wu) != (hm, wm)), win_h, win_w,
-                    gt_top, gt_left, gt_h, gt_w, gt_top // scale, gt_left // scale, gt_h // scale, gt_w // scale)
+    gt_top = window[0] - at[0] - crop[2] if vflip else at[0]
+    return GTWindow(box[0][0], box[1][0], box[0][1], box[1][1], int(vflip), int((hu, wu) != (hm, wm)), window[0],
+                    window[1], int(whole), gt_top, at[1], crop[2], crop[3], gt_top // scale, at[1] // scale,
+                    crop[2] // scale, crop[3] // scale, int(hflip), int(transpose))

@@ -28,9 +28,10 @@ def run_graph(values: list[np.ndarray], windows: list[GTWindow], scale: int) -> 
 
     @pipeline_def(batch_size=len(values), num_threads=1, device_id=None, enable_conditionals=True)
     def pipe():
-        encoded, window = fn.external_source(source=lambda: (values, [w.array() for w in windows]), num_outputs=2,
-                                             batch=True, dtype=[types.UINT8, types.INT32])
-        images = gt_lq_from_window(encoded, window, None, spec)
+        encoded, window, crops = fn.external_source(
+            source=lambda: (values, [w.array() for w in windows], [w.crop_positions(scale) for w in windows]),
+            num_outputs=3, batch=True, dtype=[types.UINT8, types.INT32, types.FLOAT])
+        images = gt_lq_from_window(encoded, window, crops, spec)
         return images["gt"], images["lq"]
 
     p = pipe()

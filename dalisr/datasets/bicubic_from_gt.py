@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..config import BICUBIC_FROM_GT, DatasetConfig
-from ..contract import GT_WINDOW_OUTPUT
+from ..contract import GT_CROPS_OUTPUT, GT_WINDOW_OUTPUT
 from ..formats.meta_info import read_first_tokens
 from ..storage import LmdbStore, Store, open_store
 from .base import DatasetIndex, require_samples
@@ -40,7 +40,8 @@ class BicubicFromGT(DatasetIndex):
     """One GT key per sample; the graph makes ``gt`` and ``lq`` from a window the reader plans (``window``)."""
 
     roles = {"gt": 1}
-    extra_outputs = {GT_WINDOW_OUTPUT: "int32"}  # a contract.GTWindow, made by the reader from the value's header
+    # a contract.GTWindow and its crops, made by the reader from the value's header
+    extra_outputs = {GT_WINDOW_OUTPUT: "int32", GT_CROPS_OUTPUT: "float32"}
     extras_to_batch = False
     graph_images = ("gt", "lq")
     bicubic_lq = True

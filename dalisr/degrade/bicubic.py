@@ -18,7 +18,8 @@ taking every ``s``-th row (column). ``fn.filter``'s ``reflect_1001`` border
 is MATLAB's symmetric padding, so a window cut where it meets the image's
 edge is padded as the whole image is. DALI's own antialiased cubic resize
 tabulates its kernel: exact (to float rounding) at factors 2, 4, 8, but
-~1e-4 off at 3, 5, 6, so it is not used.
+~1e-4 off at 3, 5, 6; it clamps at the edge, so it serves only windows with
+their whole margin, at those factors.
 """
 
 from __future__ import annotations
@@ -95,27 +96,31 @@ def downscale_taps(factor: int) -> DownscaleTaps:
     return DownscaleTaps(factor, weights.astype(np.float32), phase - first, phase)
 
 
-def _every_nth(img, factor: int, phase: int, axis: int, height, width):
-    """Rows (``axis`` 0) or columns (1) ``phase, phase + factor, ...`` of an ``height x width x 3`` image (a
-    multiple of ``factor`` along ``axis``): a reshape that splits the axis, then one index. (DALI 2.4's stepped
-    subscript is wrong past a few rows; the sizes come as nodes because a GPU image's shape is on the GPU.)"""
-    from nvidia.dali import fn
+@dataclass(frozen=True)
+class DownscaleShapes:
+    """The per-sample shapes the downscale needs (nodes), made once by :func:`downscale_shapes`: every operator
+    costs its overhead on each use, and in each branch of a conditional that uses it."""
 
-    if axis == 0:
-        split = fn.reshape(img, shape=fn.stack(height // factor, height * 0 + factor, width, height * 0 + 3),
-                           layout="HSWC")
-        return split[:, phase]
-    split = fn.reshape(img, shape=fn.stack(height, width // factor, height * 0 + factor, height * 0 + 3),
-                       layout="HWSC")
-    return split[:, :, phase]
+    rows: object  # (h / s, s, w, 3): the window, its rows split into groups of s
+    cols: object  # (h / s, w / s, s, 3): the rows' downscale, its columns split likewise
+    lq: object  # (h / s, w / s) as floats: the LQ window's size
 
 
-def matlab_downscale(img, factor: int, height, width):
-    """``imresize(img, 1 / factor)`` of an RGB window (HWC, ``height x width`` given as 0-d int nodes, each a
-    multiple of ``factor``): float, in the input's value range, ``height / factor x width / factor``. The
-    window's edges are padded symmetrically, as the image's are by MATLAB: exact where they are the image's
-    edges; elsewhere the window needs a margin of :attr:`DownscaleTaps.reach` rows (columns) beyond what its
-    outputs use."""
+def downscale_shapes(factor: int, height, width) -> DownscaleShapes:
+    """:class:`DownscaleShapes` of an RGB window ``height x width`` (0-d int nodes, multiples of ``factor``; a GPU
+    image's shape is on the GPU, so the sizes come from the plan)."""
+    from nvidia.dali import fn, types
+
+    s, three = (fn.constant(idata=v, shape=[], dtype=types.INT32) for v in (factor, 3))
+    h, w = height // factor, width // factor
+    return DownscaleShapes(fn.stack(h, s, width, three), fn.stack(h, w, s, three),
+                           fn.cast(fn.stack(h, w), dtype=types.FLOAT))
+
+
+def _filtered(img, factor: int, shapes: DownscaleShapes):
+    """The downscale as two correlations with MATLAB's kernel, each followed by taking every ``factor``-th row
+    (column: a reshape that splits the axis, then one index; DALI 2.4's stepped subscript is wrong past a few
+    rows): exact at any integer factor; ``reflect_1001`` pads the window's edges symmetrically."""
     from nvidia.dali import fn, types
 
     taps = downscale_taps(factor)
@@ -127,6 +132,33 @@ def matlab_downscale(img, factor: int, height, width):
         return fn.filter(x, const.gpu() if on_gpu else const, anchor=anchor, border="reflect_1001",
                          dtype=types.FLOAT)
 
-    rows = _every_nth(correlate(img, kernel[:, None], [taps.anchor, 0]), factor, taps.phase, 0, height, width)
-    return _every_nth(correlate(rows, kernel[None, :], [0, taps.anchor]), factor, taps.phase, 1, height // factor,
-                      width)
+    rows = fn.reshape(correlate(img, kernel[:, None], [taps.anchor, 0]), shape=shapes.rows, layout="HSWC")
+    rows = rows[:, taps.phase]
+    cols = fn.reshape(correlate(rows, kernel[None, :], [0, taps.anchor]), shape=shapes.cols, layout="HWSC")
+    return cols[:, :, taps.phase]
+
+
+def resize_is_exact(factor: int) -> bool:
+    """Whether DALI's antialiased cubic resize is MATLAB's kernel at ``1 / factor``: at powers of two its tabulated
+    kernel is sampled on its own nodes (exact to float rounding); at 3, 5, 6 it is ~1e-4 off."""
+    return factor > 1 and factor & (factor - 1) == 0
+
+
+def matlab_downscale(img, factor: int, shapes: DownscaleShapes, interior=None):
+    """``imresize(img, 1 / factor)`` of an RGB window (HWC, its size a multiple of ``factor``; ``shapes`` from
+    :func:`downscale_shapes`): float, in the input's value range. The window's edges are padded symmetrically, as
+    the image's are by MATLAB: exact where they are the image's edges; elsewhere the window needs a margin of
+    :attr:`DownscaleTaps.reach` rows (columns) beyond what its outputs use.
+
+    ``interior`` (a per-sample 0/1 node): the window nowhere meets the image's edge, so no padding is needed
+    and, at factors where it is exact (:func:`resize_is_exact`), DALI's resize does the work (about a third
+    less CPU than the two correlations). Needs ``enable_conditionals`` then."""
+    from nvidia.dali import fn, types
+
+    if interior is None or not resize_is_exact(factor):
+        return _filtered(img, factor, shapes)
+    if interior != 0:
+        out = fn.resize(img, size=shapes.lq, interp_type=types.INTERP_CUBIC, antialias=True, dtype=types.FLOAT)
+    else:
+        out = _filtered(img, factor, shapes)
+    return out

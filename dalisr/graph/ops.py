@@ -127,8 +127,12 @@ def to_y(img):
     return fn.expand_dims(y, axes=[2], new_axis_names="C")
 
 
-def to_tensor(img, spec: GraphSpec):
-    """HWC -> CHW float32: ``/255`` for uint8 (or Y already in [0, 1]), then ``(x - mean) / std``."""
+def to_tensor(img, spec: GraphSpec, crop: dict | None = None, mirror=None, transposed: bool = False):
+    """HWC -> CHW float32: ``/255`` for uint8 (or Y already in [0, 1]), then ``(x - mean) / std``.
+
+    In the same pass, where given: ``crop`` (``crop_mirror_normalize``'s crop arguments) is cut, ``mirror`` (a
+    per-sample 0/1 node) flips it left-right, and ``transposed`` swaps its spatial axes (a square crop's
+    transpose: written W-major)."""
     from nvidia.dali import fn, types
 
     channels = 1 if spec.color_y else 3
@@ -138,5 +142,9 @@ def to_tensor(img, spec: GraphSpec):
         img = to_y(img)
     else:
         mean, std = mean * 255.0, std * 255.0
-    return fn.crop_mirror_normalize(img, dtype=types.FLOAT, output_layout="CHW",
-                                    mean=mean.tolist(), std=std.tolist())
+    kwargs = dict(crop) if crop is not None else {}
+    if mirror is not None:
+        kwargs["mirror"] = mirror
+    out = fn.crop_mirror_normalize(img, dtype=types.FLOAT, output_layout="CWH" if transposed else "CHW",
+                                   mean=mean.tolist(), std=std.tolist(), **kwargs)
+    return fn.reshape(out, layout="CHW") if transposed else out

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..contract import GT_WINDOW_OUTPUT
+from ..contract import GT_CROPS_OUTPUT, GT_WINDOW_OUTPUT
 from ..sources.base import SampleSource
 from .bicubic import gt_lq_from_window
 from .ops import (
@@ -95,8 +95,8 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
         got = contract.unpack(outs)
         frames, fractions, flips = got.frames, got.sample["fractions"], got.sample["flips"]
         if dataset.bicubic_lq:  # GT only: the LQ made from a window of it, both cropped there
-            window = got.extra(GT_WINDOW_OUTPUT)
-            return contract.batch_outputs(gt_lq_from_window(frames["gt"][0], window, flips, spec), got)
+            window, crops = got.extra(GT_WINDOW_OUTPUT), got.extra(GT_CROPS_OUTPUT)
+            return contract.batch_outputs(gt_lq_from_window(frames["gt"][0], window, crops, spec), got)
         if pixels:  # decoded and cropped by the source
             decoded = {role: [x.gpu() if spec.device == "gpu" else x for x in xs] for role, xs in frames.items()}
         elif spec.train and spec.gt_size:  # decode only the crop windows

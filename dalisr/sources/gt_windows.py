@@ -80,4 +80,4 @@ class GTWindowReader:
         if self.stats is not None:
             self.stats.add(read_s=read_s, encoded_bytes=len(data),
                            decoded_bytes=window.box_height * window.box_width * 3)
-        return Frames([value], extras=(window.array(),))
+        return Frames([value], extras=(window.array(), window.crop_positions(self.scale)))
