@@ -2,8 +2,10 @@
 
 DALI 2.4 has no public way to stop a pipeline's Python workers now, so
 ``dalisr.loader.lifecycle.shutdown_pipeline`` is the one function that uses
-``Pipeline._py_pool`` and ``Pipeline._shutdown``. Everything else (worker pids,
-the running source) goes through the loader's own API.
+``Pipeline._py_pool`` and ``Pipeline._shutdown``; ``cuda_initialized`` asks
+``nvidia.dali.backend.IsDriverInitialized`` (whether forking workers is still
+allowed). Everything else (worker pids, the running source) goes through the
+loader's own API.
 """
 
 from __future__ import annotations
@@ -44,3 +46,14 @@ def test_close_stops_the_workers_through_the_private_hooks(sample_set):
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_alive(p) for p in pids), f"workers {pids} outlived loader.close() (pid {os.getpid()})"
+
+
+def test_the_check_dali_makes_before_forking_is_there():
+    """dalisr.loader.lifecycle.cuda_initialized asks DALI what it asks itself before forking its workers."""
+    from nvidia.dali import backend
+
+    from dalisr.loader.lifecycle import cuda_initialized
+
+    assert callable(getattr(backend, "IsDriverInitialized", None)), \
+        "DALI's backend.IsDriverInitialized is gone: update dalisr/loader/lifecycle.py cuda_initialized"
+    assert cuda_initialized() is False  # no GPU here (the gpu tests start CPU loaders after CUDA is up)

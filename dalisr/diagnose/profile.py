@@ -78,7 +78,8 @@ NOTES = [
     "stages.wait_s: time blocked in next(loader); no training step runs, so it is nearly the whole wall time.",
     "memory: RSS summed over the main process and DALI's worker processes; shared pages count once per process. "
     "gpu_used_mb: device memory in use (cudaMemGetInfo, every process on the device) at its peak over the measured "
-    "batches, less what was in use before the loader was built; gpu_torch_peak_mb: PyTorch's allocator peak.",
+    "batches, less what was in use before the loader was built; gpu_torch_peak_mb: PyTorch's allocator peak (0 "
+    "where DALI's iterator hands out tensors on its own memory).",
     "decoded bytes: rows actually decoded for PNG windows, copied windows for raw values, whole images (h*w*3) "
     "where DALI decodes (an upper bound for its ROI decoding of training crops).",
 ]
@@ -104,7 +105,8 @@ class GpuMemory:
     """Device memory in use on the loader's GPU (``cudaMemGetInfo``: DALI's pools and PyTorch's alike).
 
     ``gpu_used_mb`` is the peak over the samples minus what was in use before
-    the loader was built; ``gpu_torch_peak_mb`` is PyTorch's own peak (the batch tensors).
+    the loader was built; ``gpu_torch_peak_mb`` is PyTorch's own peak (0 on an H200 with DALI 2.4: its iterator
+    hands out tensors on DALI's own device memory, which ``gpu_used_mb`` counts).
     """
 
     def __init__(self, device_id: int | None) -> None:

@@ -16,7 +16,7 @@ computed from the reader, each field is read once, and conditionals hold only wh
 from __future__ import annotations
 
 from ..contract import CROP_FIELDS, GTWindow
-from ..degrade.bicubic import downscale_shapes, matlab_downscale
+from ..degrade.bicubic import downscale_shapes, matlab_downscale, resize_is_exact
 from .ops import GraphSpec, to_tensor
 
 
@@ -87,7 +87,9 @@ def gt_lq_from_window(encoded, window, crops, spec: GraphSpec) -> dict:
     sizes = {"gt": spec.gt_size, "lq": spec.gt_size // spec.scale} if spec.train else {"gt": None, "lq": None}
     crop_args = {name: f.crop_args(name, sizes[name]) for name in ("gt", "lq")}
     flips = {"mirror": f["mirror"], "transpose": f["transpose"]} if spec.train else {}
-    interior = f["interior"]
+    # val windows are whole images (they meet the edges): no resize branch, nor a node unused in one (DALI's
+    # GPU graph refuses a conditional's split output that no operator reads)
+    interior = f["interior"] if spec.train and resize_is_exact(spec.scale) else None
     if f["upscaled"] != 0:  # cv2.resize's INTER_LINEAR, in float (DALI's linear resize equals it)
         up = fn.resize(box, size=fn.cast(f.pair("window_height"), dtype=types.FLOAT),
                        interp_type=types.INTERP_LINEAR, antialias=False, dtype=types.FLOAT)

@@ -17,6 +17,7 @@ from ..sources.choose import first_value_is_png, workers_decode_png
 from ..storage.page_cache import check_fits
 from ..storage.residency import check_resident, loader_files
 from .dali_loader import DaliLoader
+from .lifecycle import cuda_initialized
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ def runtime_options(cfg: DatasetConfig, device: str, batch_size: int, png_values
     queue = 2
     if cfg.get("prefetch_mode") == "cpu":
         queue = max(1, cfg.get("num_prefetch_queue", 2))
-    start = cfg.get("py_start_method") or ("spawn" if device == "gpu" else "fork")
+    # DALI cannot fork workers once CUDA is initialized in the process (a GPU loader, a model on the GPU)
+    start = cfg.get("py_start_method") or ("spawn" if device == "gpu" or cuda_initialized() else "fork")
     return RuntimeOptions(batch_size=batch_size, num_threads=cfg.get("num_threads", threads),
                           py_num_workers=workers, py_start_method=start, prefetch_queue_depth=queue,
                           device_id=_device_id(device))

@@ -57,3 +57,14 @@ def shutdown_pipeline(pipe) -> None:
         pipe._shutdown()
     except Exception as exc:  # pragma: no cover
         log.debug("DALI pipeline shutdown failed: %s", exc)
+
+
+def cuda_initialized() -> bool:
+    """Whether CUDA is initialized in this process (by a GPU pipeline, or by PyTorch moving a model to the GPU).
+
+    DALI then refuses to fork its Python workers, so a loader started afterwards, even on the CPU, must spawn
+    them. ``nvidia.dali.backend.IsDriverInitialized`` is the check DALI itself makes before forking
+    (tests/test_dali_private_hooks.py fails the day it moves)."""
+    from nvidia.dali import backend
+
+    return bool(backend.IsDriverInitialized())
