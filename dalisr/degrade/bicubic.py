@@ -125,12 +125,12 @@ def _filtered(img, factor: int, shapes: DownscaleShapes):
 
     taps = downscale_taps(factor)
     kernel = taps.weights
-    on_gpu = getattr(img, "device", "cpu") == "gpu"
 
     def correlate(x, k: np.ndarray, anchor: list[int]):
+        # the kernel stays on the CPU also for a GPU image (the GPU filter copies it): a .gpu() inside a
+        # conditional's branch makes a graph DALI 2.4 refuses to build ("input ... Split_N[1] not found")
         const = fn.constant(fdata=k.ravel().tolist(), shape=list(k.shape), dtype=types.FLOAT)
-        return fn.filter(x, const.gpu() if on_gpu else const, anchor=anchor, border="reflect_1001",
-                         dtype=types.FLOAT)
+        return fn.filter(x, const, anchor=anchor, border="reflect_1001", dtype=types.FLOAT)
 
     rows = fn.reshape(correlate(img, kernel[:, None], [taps.anchor, 0]), shape=shapes.rows, layout="HSWC")
     rows = rows[:, taps.phase]

@@ -64,7 +64,7 @@ def gpu_whole_decode(paths: list[str]) -> dict[str, np.ndarray]:
     return {path: np.array(out.as_cpu()[i]) for i, path in enumerate(paths)}
 
 
-@pytest.mark.parametrize("scale, phase", [(4, "train"), (3, "val"), (2, "train")])
+@pytest.mark.parametrize("scale, phase", [(4, "train"), (3, "val"), (2, "train"), (4, "val"), (3, "train")])
 def test_png_items_on_the_gpu_equal_hat_reference(imagenet_png, scale, phase):
     class Png:  # the ImageNet sample's layout, over the PNG copies
         gt_folder, meta_info_file = str(imagenet_png), str(imagenet_png / "meta.txt")
