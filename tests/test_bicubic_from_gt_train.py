@@ -29,17 +29,21 @@ class Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def test_the_sample_options_file_trains_from_hr_images_alone(tmp_path, monkeypatch):
+def train_logged(tmp_path, monkeypatch, *force: str) -> str:
+    """Run the sample options file in ``tmp_path`` (its ImageNet-like set made there); BasicSR's log lines."""
     make_imagenet_sample(str(tmp_path / "datasets" / "sample" / "ImageNet"), count=12)
     monkeypatch.chdir(tmp_path)
     lines = Lines()
     logging.getLogger("basicsr").addHandler(lines)
     try:
-        run_training(OPTIONS, ["--force_yml", "train:total_iter=2", "val:val_freq=2", "logger:print_freq=1",
-                               "num_gpu=0"])
+        run_training(OPTIONS, ["--force_yml", "num_gpu=0", *force])
     finally:
         logging.getLogger("basicsr").removeHandler(lines)
-    text = "\n".join(lines.lines)
+    return "\n".join(lines.lines)
+
+
+def test_the_sample_options_file_trains_from_hr_images_alone(tmp_path, monkeypatch):
+    text = train_logged(tmp_path, monkeypatch, "train:total_iter=2", "val:val_freq=2", "logger:print_freq=1")
     assert "Network [EDSR] is created." in text
     assert re.search(r"iter:\s+2,", text), text[-2000:]
     psnr = re.search(r"Validation ImageNet_sample_val\n\t # psnr: (\d+\.\d+)", text)
@@ -59,18 +63,10 @@ def test_served_where_a_repository_registers_its_own_imagenet_paired_dataset(tmp
         "class ImageNetPairedDataset(data.Dataset):  # the repository's own class, never used here\n"
         "    def __init__(self, opt):\n"
         "        raise AssertionError('the repository class was built')\n")
-    make_imagenet_sample(str(tmp_path / "datasets" / "sample" / "ImageNet"), count=12)
-    monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     import_packages(["toyhat_imagenet"])
-    lines = Lines()
-    logging.getLogger("basicsr").addHandler(lines)
-    try:
-        run_training(OPTIONS, ["--force_yml", "train:total_iter=1", "val:val_freq=1", "num_gpu=0",
-                               "datasets:train:type=ImageNetPairedDataset"])
-    finally:
-        logging.getLogger("basicsr").removeHandler(lines)
-    text = "\n".join(lines.lines)
+    text = train_logged(tmp_path, monkeypatch, "train:total_iter=1", "val:val_freq=1",
+                        "datasets:train:type=ImageNetPairedDataset")
     assert re.search(r"datasets.train \(type ImageNetPairedDataset\) is served by dalisr \(dalisr: true\), not by "
                      r"the class of that name that toyhat_imagenet registers", text), text[-3000:]
     assert re.search(r"datasets.train \(type ImageNetPairedDataset\) is served by dalisr: 12 samples from gt: disk "
