@@ -98,6 +98,9 @@ def _source_name(source, src: dict[str, float] | None = None) -> str:
         if src and src.get("seek_windows"):
             return f"png-seek window: rows from the restart point above the crop to its bottom ({decoder})"
         return f"png window: rows from the top down to the crop ({decoder})"
+    if source.dataset.bicubic_lq:
+        return ("GT windows: DALI decodes the crop and its margin (ROI decoding) and makes the LQ from it "
+                "(MATLAB's bicubic in the graph)")
     return "encoded bytes: DALI decodes (training crops: only the window, ROI decoding)"
 
 
