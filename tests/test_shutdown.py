@@ -25,6 +25,7 @@ SCRIPT = textwrap.dedent("""
         if i == 1:
             print("READY", flush=True)
             if sys.argv[3] == "raise":
+                sys.stdin.readline()  # the test has counted the workers
                 raise RuntimeError("boom in the training loop")
             time.sleep(120)
 """)
@@ -52,12 +53,15 @@ def test_no_worker_outlives_the_training_process(sample_set, tmp_path, how):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
     proc = subprocess.Popen([sys.executable, str(script), sample_set.gt_lmdb, sample_set.lq_lmdb(4), how],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=default_sigint,
+                            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=default_sigint,
                             cwd=os.path.dirname(os.path.dirname(__file__)))
     assert proc.stdout.readline().strip() == "READY"
     assert len(processes_with(marker)) >= 3  # the trainer and its two DALI workers
-    if how != "raise":
+    if how == "raise":  # counted before the exception, which ends the process (a race otherwise)
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    else:
         proc.send_signal({"sigint": signal.SIGINT, "sigterm": signal.SIGTERM, "sigkill": signal.SIGKILL}[how])
     proc.wait(timeout=30)
     assert proc.returncode != 0
