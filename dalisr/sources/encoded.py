@@ -36,6 +36,20 @@ def intact(data: bytes) -> bool:
         return False
 
 
+def read_checked(store: Store, key: str, check_intact: bool) -> tuple[bytes, float]:
+    """The value of ``key`` read whole, and the seconds the read took. DalisrError where it is empty, or (with
+    ``check_intact``, i.e. ``on_error: skip``) truncated or corrupt: here the source can replace its sample."""
+    start = time.perf_counter()
+    data = store.get(key)
+    read_s = time.perf_counter() - start
+    if not data:
+        raise DalisrError(f"key '{key}' in {store.describe()} is empty (0 bytes). Fix: re-create it")
+    if check_intact and not intact(data):
+        raise DalisrError(f"key '{key}' in {store.describe()} is truncated or corrupt ({len(data)} bytes). "
+                          "Fix: re-create it from the source image (or re-copy the store)")
+    return data, read_s
+
+
 @dataclass
 class EncodedReader:
     """Reads each frame's encoded value whole (DALI decodes it). ``check_pairs``: GT and LQ headers are checked
@@ -62,14 +76,8 @@ class EncodedReader:
         for role in self.roles:
             store = self.stores[role]
             for k in keys[role]:
-                start = time.perf_counter()
-                data = store.get(k)
-                read_s += time.perf_counter() - start
-                if not data:
-                    raise DalisrError(f"key '{k}' in {store.describe()} is empty (0 bytes). Fix: re-create it")
-                if self.check_intact and not intact(data):
-                    raise DalisrError(f"key '{k}' in {store.describe()} is truncated or corrupt ({len(data)} bytes). "
-                                      "Fix: re-create it from the source image (or re-copy the store)")
+                data, seconds = read_checked(store, k, self.check_intact)
+                read_s += seconds
                 out.append(np.frombuffer(data, dtype=np.uint8))
         if self.check_pairs:
             frames = split_roles(out, self.roles)

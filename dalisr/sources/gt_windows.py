@@ -10,7 +10,6 @@ decoded here with OpenCV and handed on as a PNG of those pixels.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +20,7 @@ from ..formats.codec import decode_image, encode_png, shape_if_dali_decodes_as_o
 from ..sampling import effective_flips, gt_window
 from ..storage import Store
 from .base import Frames
-from .encoded import intact
+from .encoded import read_checked
 from .stats import SourceStats
 
 
@@ -63,14 +62,7 @@ class GTWindowReader:
     def load(self, keys: dict[str, tuple[str, ...]], fractions: np.ndarray, flips: np.ndarray) -> Frames:
         store = self.stores["gt"]
         (key,) = keys["gt"]
-        start = time.perf_counter()
-        data = store.get(key)
-        read_s = time.perf_counter() - start
-        if not data:
-            raise DalisrError(f"key '{key}' in {store.describe()} is empty (0 bytes). Fix: re-create it")
-        if self.check_intact and not intact(data):
-            raise DalisrError(f"key '{key}' in {store.describe()} is truncated or corrupt ({len(data)} bytes). "
-                              "Fix: re-create it from the source image (or re-copy the store)")
+        data, read_s = read_checked(store, key, self.check_intact)
         value, (height, width) = decodable(data, key, store.describe())
         try:
             flips3 = effective_flips(flips, self.use_hflip, self.use_rot) if self.train else (0, 0, 0)
