@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DalisrError
+from ..formats.meta_info import read_first_tokens
+from ..storage import Store
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class DatasetIndex:
     #: Real-ESRGAN's degradation, run by the graph (:class:`dalisr.degrade.options.DegradeOptions`), else None
     degradation = None
     #: the LQ is MATLAB's bicubic downscale of the GT, made by the graph from a window of it: the reader plans
-    #: that window (:class:`dalisr.contract.GTWindow`) from the value's header, as the dataset's one extra output
+    #: that window (:class:`dalisr.contract.GTWindow` and its crops) from the value's header, as extra outputs
     bicubic_lq: bool = False
 
     def __init__(self, samples: Sequence[Sample]) -> None:
@@ -154,6 +156,18 @@ def check_pair_shapes(gt_hw: tuple[int, int], lq_hw: tuple[int, int], key: str, 
                 f"LQ ({qh}, {qw}) of key '{key}' in {where} is smaller than the patch size "
                 f"({patch}, {patch}) = gt_size {gt_size} / scale {scale}. Please remove {key} (or lower gt_size)"
             )
+
+
+def gt_list(store: Store, listing: str | None, option: str, where: str) -> list[str]:
+    """The keys of a GT-only dataset by BasicSR's rules: an LMDB's meta info keys; else the first token of each
+    line of ``listing`` (a path under dataroot_gt; ``option``, named ``where``, gave it); else the store's image
+    files, sorted."""
+    if store.kind == "lmdb":
+        return store.meta_table().keys()
+    if listing:
+        return read_first_tokens(listing, f"{where}: file",
+                                 f"point {option} at the list of GT images (one path under dataroot_gt per line)")
+    return store.keys() or []
 
 
 def require_samples(samples: Sized, where: str) -> None:

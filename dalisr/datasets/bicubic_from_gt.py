@@ -24,9 +24,8 @@ import numpy as np
 
 from ..config import BICUBIC_FROM_GT, DatasetConfig
 from ..contract import GT_CROPS_OUTPUT, GT_WINDOW_OUTPUT
-from ..formats.meta_info import read_first_tokens
-from ..storage import LmdbStore, Store, open_store
-from .base import DatasetIndex, require_samples
+from ..storage import Store, open_store
+from .base import DatasetIndex, gt_list, require_samples
 from .keytable import KeyTable
 from .shared import collector_paused
 
@@ -76,21 +75,12 @@ class BicubicFromGT(DatasetIndex):
         return f"{type(self).__name__}:{self.keys.digest()}"
 
 
-def gt_keys(cfg: DatasetConfig, store: Store) -> list[str]:
-    """The GT keys in HAT's order (LMDB meta info, ``meta_info_file``, a folder scan)."""
-    if isinstance(store, LmdbStore):
-        return store.meta_table().keys()
-    if cfg.get("meta_info_file"):
-        return read_first_tokens(cfg["meta_info_file"], f"{cfg.where('meta_info_file')}: file",
-                                 "point meta_info_file at the list of GT images (a path under dataroot_gt first "
-                                 "on each line)")
-    return store.keys() or []
-
-
 def build_bicubic_from_gt(cfg: DatasetConfig) -> tuple[BicubicFromGT, dict[str, Store]]:
     store = open_store(cfg.io_backend, cfg["dataroot_gt"], "dataroot_gt")
     with collector_paused():
-        keys = KeyTable.from_strings(gt_keys(cfg, store))
+        # HAT's order: an LMDB's meta info, meta_info_file (its class has no meta_info key), a folder scan
+        keys = KeyTable.from_strings(gt_list(store, cfg.get("meta_info_file"), "meta_info_file",
+                                             cfg.where("meta_info_file")))
     require_samples(keys, f"{cfg.origin} ({store.describe()})")
     root = None if store.kind == "lmdb" else cfg["dataroot_gt"]
     return BicubicFromGT(keys, root, lq_path=cfg.type == NATIVE), {"gt": store}

@@ -21,9 +21,8 @@ import numpy as np
 
 from ..config import DatasetConfig
 from ..degrade.kernels import KernelOptions, draw_kernels
-from ..formats.meta_info import read_first_tokens
 from ..storage import Store, open_store
-from .base import DatasetIndex, require_samples
+from .base import DatasetIndex, gt_list, require_samples
 
 CROP_PAD_SIZE = 400  # BasicSR hard-codes it too
 
@@ -68,16 +67,8 @@ def _meta_info_file(cfg: DatasetConfig) -> str | None:
 
 
 def realesrgan_index(cfg: DatasetConfig, store: Store) -> list[str]:
-    """The GT keys in BasicSR's order."""
-    if store.kind == "lmdb":
-        return [e.key for e in store.meta()]
-    listing = _meta_info_file(cfg)
-    if listing:  # BasicSR takes each line's first token
-        keys = read_first_tokens(listing, f"{cfg.where('meta_info')}: file",
-                                 "point meta_info at the list of GT images (one path under dataroot_gt per line)")
-    else:
-        keys = store.keys() or []
-    return keys
+    """The GT keys in BasicSR's order (its list file is ``meta_info``)."""
+    return gt_list(store, _meta_info_file(cfg), "meta_info", cfg.where("meta_info"))
 
 
 def realesrgan_inputs(cfg: DatasetConfig) -> tuple[list[str], str | None, KernelOptions, Store]:

@@ -65,7 +65,7 @@ def header_shape(buf: bytes | memoryview) -> tuple[int, int, int] | None:
 def shape_if_dali_decodes_as_opencv(buf: bytes | memoryview) -> tuple[int, int] | None:
     """(h, w) as decoded, where DALI's decoders give ``cv2.imdecode(buf, IMREAD_COLOR)``'s pixels; else None.
 
-    Checked (tests/test_bicubic_from_gt_decode.py): 8-bit PNGs of every colour type, and 8-bit JPEGs with
+    Checked (tests/test_bicubic_from_gt_stores.py): 8-bit PNGs of every colour type, and 8-bit JPEGs with
     one or three components (baseline, progressive, any chroma subsampling, any EXIF orientation). Not so:
     CMYK/YCCK JPEGs and 16-bit PNGs (values 1 level off), GIF (DALI refuses it); other formats are not relied on.
     """

@@ -56,7 +56,7 @@ def gt_partner(lq_frame: int, num_gt: int) -> int:
 @dataclass
 class Frames:
     """One sample's frames (every role, in ``roles`` order), the png-seek values that missed their index, and
-    the per-sample arrays the reader made from the values (the first of the dataset's ``extra_outputs``)."""
+    the per-sample arrays the reader made from the values (the first ones of the dataset's ``extra_outputs``)."""
 
     arrays: list[np.ndarray]
     seek_mismatches: int = 0
