@@ -102,6 +102,20 @@ def sample_draws(seed: int, epoch: int, position: int, count: int = 2) -> tuple[
     return fractions, flips
 
 
+def graph_seed(seed: int, shard_id: int, epoch: int, batch: int) -> int:
+    """The seed of a DALI pipeline's own generators (the noise fields a graph draws) when the pipeline starts at
+    ``batch`` of ``epoch`` on shard ``shard_id``.
+
+    DALI's generators are per operator, not per sample: what they draw is a
+    function of this seed, the batch size and every batch the pipeline made
+    since its start. So the same seed and world size give the same run, ranks
+    draw different fields, and a resume restores the generators' state from
+    the loader's (a DALI checkpoint) rather than from this seed.
+    """
+    state = np.random.SeedSequence([seed, shard_id, epoch, batch, 0x6A7]).generate_state(1)[0]
+    return int(state & 0x7FFFFFFF)
+
+
 def window_anchor(fractions: np.ndarray, height: int, width: int, patch: int) -> tuple[int, int]:
     """Top-left ``(top, left)`` of a ``patch`` square: ``min(floor(f * (n - patch + 1)), n - patch)``.
 

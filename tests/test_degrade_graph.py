@@ -24,7 +24,7 @@ def photo_u8() -> np.ndarray:
 
 def _noise(img, z, gaussian, sigma, scale, gray):
     params = np.array([gaussian, gray], np.int32), np.array([sigma, scale], np.float32)
-    return run_graph(lambda x, n, i, f: ops.add_noise(x, n, i[0] == 1, f[0], f[1], i[1] == 1),
+    return run_graph(lambda x, n, i, f: ops.add_noise(x, i[0] == 1, f[0], f[1], i[1] == 1, z=n),
                      [[img], [z], [params[0]], [params[1]]], ["HWC", "HWC", None, None])[0][0]
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from dalisr.degrade.options import DegradeOptions
+from dalisr.degrade.options import DegradeOptions, noise_placement
 from dalisr.degrade.params import (
     DOWN,
     KEEP,
@@ -13,6 +15,7 @@ from dalisr.degrade.params import (
     I,
     area_windows,
     box_width,
+    draw_outputs,
     draw_sample,
     noise_fields,
     sample_arrays,
@@ -101,7 +104,7 @@ def test_area_windows_are_k_or_k_plus_one_wide():
         assert start[0] == 0 and end[-1] == n_in
 
 
-def test_noise_fields_deterministic_and_gray_identical(opts):
+def test_noise_fields_deterministic_and_gray_one_channel(opts):
     a = sample_arrays(opts, np.random.default_rng([3, 1, 5, 2]))
     b = sample_arrays(opts, np.random.default_rng([3, 1, 5, 2]))
     c = sample_arrays(opts, np.random.default_rng([3, 1, 6, 2]))
@@ -109,10 +112,29 @@ def test_noise_fields_deterministic_and_gray_identical(opts):
     assert not np.array_equal(a[2], c[2]) or not np.array_equal(a[0], c[0])
     for p in range(40):
         d = draw_sample(opts, np.random.default_rng([0, 0, p, 2]))
-        z1, _ = noise_fields(d, np.random.default_rng(p))
-        assert z1.shape == (*d.size1, 3)
-        same = np.array_equal(z1[..., 0], z1[..., 1]) and np.array_equal(z1[..., 0], z1[..., 2])
-        assert same == d.first.gray
+        z1, z2 = noise_fields(d, np.random.default_rng(p))
+        assert z1.shape == (*d.size1, 1 if d.first.gray else 3)  # gray noise: one field for R, G and B
+        assert z2.shape == (*d.size2, 1 if d.second.gray else 3)
+        assert abs(float(z1.std()) - 1) < 0.1
+
+
+def test_graph_drawn_noise_leaves_the_other_draws_alone(opts):
+    """With the noise drawn by the graph the source sends no fields, and every other array is the same."""
+    graph = dataclasses.replace(opts, noise="graph")
+    names_source, names_graph = draw_outputs(True), draw_outputs(False)
+    assert list(names_source) == [*names_graph][:2] + ["noise1", "noise2"] + [*names_graph][2:]
+    for p in range(10):
+        ours = sample_arrays(opts, np.random.default_rng([0, 0, p, 2]))
+        theirs = sample_arrays(graph, np.random.default_rng([0, 0, p, 2]))
+        assert len(ours) == len(names_source) and len(theirs) == len(names_graph)
+        kept = [x for name, x in zip(names_source, ours) if not name.startswith("noise")]
+        assert all(np.array_equal(x, y) for x, y in zip(kept, theirs))
+
+
+@pytest.mark.parametrize("choice, device, place", [("auto", "gpu", "graph"), ("auto", "cpu", "source"),
+                                                   ("graph", "cpu", "graph"), ("source", "gpu", "source")])
+def test_noise_placement_per_device(choice, device, place):
+    assert noise_placement(choice, device) == place
 
 
 def test_trim_kernel_keeps_the_support():
@@ -136,7 +158,8 @@ def test_options_from_block_over_top_over_defaults():
 @pytest.mark.parametrize("block, word", [({"noise_rang": [1, 2]}, "noise_rang"),
                                          ({"resize_prob": [1, 0]}, "resize_prob"),
                                          ({"jpeg_range": [30, 120]}, "jpeg_range"), ({"gt_size": 250}, "gt_size"),
-                                         ({"gray_noise_prob": 1.5}, "gray_noise_prob")])
+                                         ({"gray_noise_prob": 1.5}, "gray_noise_prob"),
+                                         ({"noise": "gpu"}, "'noise'.*auto, graph, source")])
 def test_bad_options_name_the_key(block, word):
     with pytest.raises(DalisrError, match=word):
         DegradeOptions.from_options(block)

@@ -10,6 +10,7 @@ import importlib.util
 import os
 
 import pytest
+import torch
 import yaml
 
 if importlib.util.find_spec("basicsr") is None:
@@ -28,12 +29,14 @@ IN_LOADER = os.path.join(PIPELINES, "realesrnet_x4plus_sample_in_loader.yml")  #
 
 
 class ShapeRecordingSRModel(SRModel):
-    """BasicSR's SRModel noting the shapes it trained on."""
+    """BasicSR's SRModel noting the shapes it trained on, and each iteration's LQ batch."""
 
     shapes: list[tuple] = []
+    lqs: dict[int, object] = {}
 
     def optimize_parameters(self, current_iter):
         ShapeRecordingSRModel.shapes.append((tuple(self.lq.shape), tuple(self.gt.shape)))
+        ShapeRecordingSRModel.lqs[current_iter] = self.lq.clone()
         super().optimize_parameters(current_iter)
 
 
@@ -42,23 +45,58 @@ if "ShapeRecordingSRModel" not in MODEL_REGISTRY:
 
 
 def test_realesrnet_options_train_with_the_degradation_in_the_loader(tmp_path, sample_set, monkeypatch):
-    os.makedirs(tmp_path / "datasets")
-    os.symlink(sample_set.root, tmp_path / "datasets" / "sample")
-    monkeypatch.chdir(tmp_path)
     with open(IN_LOADER, encoding="utf-8") as f:
         opt = yaml.safe_load(f)
     assert opt["model_type"] == "SRModel" and opt["datasets"]["train"]["degradation"] is True
+    monkeypatch.chdir(tmp_path)
     # a DALI worker reads the LMDB (as in training), so this process keeps no handle BasicSR could trip on
-    opt["datasets"]["train"].update(batch_size_per_gpu=2, num_worker_per_gpu=1)
-    del opt["datasets"]["val"], opt["val"]  # validation is the launcher's tests' business; keep this one short
-    path = tmp_path / "realesrnet_in_loader.yml"
-    path.write_text(yaml.safe_dump(opt, sort_keys=False))
+    path = _in_loader_options(tmp_path, sample_set, batch_size_per_gpu=2, num_worker_per_gpu=1)
     ShapeRecordingSRModel.shapes.clear()
-    run_training(str(path), ["--force_yml", "num_gpu=auto", "logger:use_tb_logger=false",
-                             "model_type=ShapeRecordingSRModel", "train:total_iter=2"])
+    run_training(path, ["--force_yml", "num_gpu=auto", "logger:use_tb_logger=false",
+                        "model_type=ShapeRecordingSRModel", "train:total_iter=2"])
     assert ShapeRecordingSRModel.shapes == [((2, 3, 64, 64), (2, 3, 256, 256))] * 2
     models = tmp_path / "experiments" / opt["name"] / "models"
     assert (models / "net_g_latest.pth").exists()
+
+
+def _in_loader_options(tmp_path, sample_set, **train) -> str:
+    """realesrnet_x4plus_sample_in_loader.yml in ``tmp_path`` (datasets/sample -> the sample set), its train
+    section updated with ``train``; no val (the launcher's tests' business: keep these short)."""
+    os.makedirs(tmp_path / "datasets")
+    os.symlink(sample_set.root, tmp_path / "datasets" / "sample")
+    with open(IN_LOADER, encoding="utf-8") as f:
+        opt = yaml.safe_load(f)
+    opt["datasets"]["train"].update(train)
+    del opt["datasets"]["val"], opt["val"]
+    path = tmp_path / "realesrnet_in_loader.yml"
+    path.write_text(yaml.safe_dump(opt, sort_keys=False))
+    return str(path)
+
+
+def test_resumed_training_sees_the_noise_of_the_uninterrupted_run(tmp_path, sample_set, monkeypatch):
+    """``noise: graph`` (a GPU's default): a run stopped after its checkpoint at iteration 2 and resumed with
+    --auto_resume trains iterations 3 and 4 on the very LQ batches, noise included, of a run never stopped."""
+    force = ["--force_yml", "num_gpu=auto", "logger:use_tb_logger=false", "model_type=ShapeRecordingSRModel",
+             "logger:save_checkpoint_freq=2"]
+    train = {"degradation": {"noise": "graph"}, "batch_size_per_gpu": 2, "num_worker_per_gpu": 1}
+    runs = {}
+    for name in ("whole", "stopped"):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        path = _in_loader_options(tmp_path / name, sample_set, **train)
+        ShapeRecordingSRModel.lqs.clear()
+        if name == "whole":
+            run_training(path, [*force, "train:total_iter=4"])
+        else:
+            run_training(path, [*force, "train:total_iter=2"])
+            assert sorted(ShapeRecordingSRModel.lqs) == [1, 2]
+            ShapeRecordingSRModel.lqs.clear()
+            run_training(path, ["--auto_resume", *force, "train:total_iter=4"])
+        runs[name] = dict(ShapeRecordingSRModel.lqs)
+    assert sorted(runs["whole"]) == [1, 2, 3, 4] and sorted(runs["stopped"]) == [3, 4]
+    for it in (3, 4):
+        assert torch.equal(runs["stopped"][it], runs["whole"][it]), it
+    assert not torch.equal(runs["whole"][3], runs["whole"][4])
 
 
 def test_launcher_passes_the_files_top_level_degradation_options(sample_set):

@@ -8,6 +8,7 @@ import pickle
 import subprocess
 import sys
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -48,6 +49,10 @@ def _check(report: dict, iters: int, batch_size: int) -> None:
     assert stages["source_read_ms_per_sample"] + stages["source_decode_ms_per_sample"] <= \
         stages["source_ms_per_sample"] + 1e-3
     assert "python main thread" in stages["threads_cpu_s"]
+    # the workers' share of the CPU per sample: the figure for "what the sources cost"
+    samples = report["samples"]
+    assert stages["workers_cpu_ms_per_sample"] == pytest.approx(1000 * cpu["workers_s"] / samples, abs=0.01)
+    assert 0 < stages["workers_cpu_ms_per_sample"] <= stages["cpu_ms_per_sample"]
     assert report["notes"] and "per-operator" in report["notes"][0]
 
 
@@ -58,6 +63,7 @@ def test_profile_command_writes_json_with_sane_numbers(sample_set, tmp_path):
                                        "--device", "cpu", "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "samples/s" in result.output and "peak RSS" in result.output and "store read" in result.output
+    assert "in the workers)" in result.output
     report = json.loads(out.read_text())
     _check(report, iters=3, batch_size=4)
     assert report["device"] == "cpu" and report["source"].startswith("png window")

@@ -22,7 +22,7 @@ def format_report(report) -> str:
         f"{r.decoded_mb_per_s:.1f} MB/s of decoded pixels",
         f"  cpu           {cpu['util_percent']:.0f}% of one core ({cpu['machine_percent']:.0f}% of {cpu['cores']} "
         f"cores): main {cpu['main_s']:.2f} s, {cpu['workers']} workers {cpu['workers_s']:.2f} s; "
-        f"{st['cpu_ms_per_sample']:.2f} ms CPU per sample",
+        f"{st['cpu_ms_per_sample']:.2f} ms CPU per sample ({st['workers_cpu_ms_per_sample']:.2f} in the workers)",
         f"  memory        peak RSS {mem['peak_rss_mb']:.0f} MB (main {mem['main_hwm_mb']:.0f} + workers "
         f"{mem['workers_hwm_mb']:.0f}; sampled {mem['sampled_peak_rss_mb']:.0f})"
         + ("" if mem.get("gpu_used_mb") is None else

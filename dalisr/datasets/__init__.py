@@ -38,8 +38,9 @@ BUILDERS: dict[str, Callable[[DatasetConfig], tuple[DatasetIndex, dict[str, Stor
 }
 
 
-def build_dataset(cfg: DatasetConfig) -> tuple[DatasetIndex, dict[str, Store]]:
-    """The dataset index and its stores for ``cfg.type``."""
+def build_dataset(cfg: DatasetConfig, device: str = "cpu") -> tuple[DatasetIndex, dict[str, Store]]:
+    """The dataset index and its stores for ``cfg.type``; ``device``: where the loader runs (a degrading dataset's
+    noise fields are drawn by the graph on a GPU, by the source on a CPU)."""
     builder = BUILDERS.get(cfg.type)
     if builder is None:
         raise DalisrError(f"{cfg.where('type')}: '{cfg.type}' has no dalisr pipeline yet. "
@@ -48,7 +49,7 @@ def build_dataset(cfg: DatasetConfig) -> tuple[DatasetIndex, dict[str, Store]]:
         if cfg.opt.get("degradation") not in (None, False):  # true or a mapping: Real-ESRGAN's LQ made in the loader
             from .degraded import build_degraded
 
-            return build_degraded(cfg)
+            return build_degraded(cfg, device)
         return builder(cfg)
 
 

@@ -53,6 +53,9 @@ class DatasetIndex:
     extras_to_batch: bool = True
     #: Real-ESRGAN's degradation, run by the graph (:class:`dalisr.degrade.options.DegradeOptions`), else None
     degradation = None
+    #: the graph draws random numbers of its own (DALI's generators: the degradation's noise fields), whose state
+    #: the loader then keeps beside its position (a DALI checkpoint); everything else is drawn by the source
+    graph_draws: bool = False
     #: the LQ is MATLAB's bicubic downscale of the GT, made by the graph from a window of it: the reader plans
     #: that window (:class:`dalisr.contract.GTWindow` and its crops) from the value's header, as extra outputs
     bicubic_lq: bool = False

@@ -85,25 +85,45 @@ def gray(img):
     return fn.expand_dims(g, axes=[2], new_axis_names="C")
 
 
-def add_noise(img, z, gaussian, sigma, poisson_scale, gray_noise):
+def normal_field(img, height, width, gray):
+    """A standard normal field drawn by DALI on ``img``'s device: ``height`` x ``width`` x 1 for gray noise (added
+    alike to R, G and B), else x 3 (0-d int nodes; the shape stays on the CPU, as DALI wants its arguments)."""
+    from nvidia.dali import fn
+
+    channels = 3 - 2 * gray
+    z = fn.random.normal(shape=fn.stack(height, width, channels), device=getattr(img, "device", "cpu"))
+    return fn.reshape(z, layout="HWC")  # the image's layout, as the conditional's merge wants (no copy)
+
+
+def add_noise(img, gaussian, sigma, poisson_scale, gray_noise, z=None, shape=None):
     """BasicSR's ``random_add_gaussian_noise_pt`` / ``random_add_poisson_noise_pt`` with ``clip=True``.
 
-    ``z`` is the sample's standard normal field (channels equal for gray
-    noise). Gaussian: ``z * sigma / 255``. Poisson: its normal
-    approximation, ``z * sqrt(lam) / vals * scale`` with ``lam = round(x) *
-    vals``, which has the same per-pixel mean and variance as BasicSR's
-    ``poisson(lam) / vals - round(x)`` (on the gray image for gray noise).
+    ``z``: the sample's standard normal field as the source drew it (H x W x
+    1 for gray noise, else 3); then Gaussian noise is ``z * sigma / 255`` and
+    Poisson noise its normal approximation ``z * sqrt(lam) / vals * scale``
+    with ``lam = round(x) * vals``: the same per-pixel mean and variance as
+    BasicSR's ``poisson(lam) / vals - round(x)`` (on the gray image for gray
+    noise). ``z`` None: the graph draws on the image's device, Gaussian from
+    DALI's normal generator (``shape``: height, width, gray flag as 0-d int
+    nodes) and Poisson as BasicSR defines it, with DALI's shot noise
+    (``poisson(x * vals) / vals``).
     """
+    from nvidia.dali import fn
     from nvidia.dali import math as dmath
 
     if gaussian:
+        if z is None:
+            z = normal_field(img, *shape)
         noise = z * (sigma * (1.0 / 255.0))
     else:
         if gray_noise:
             base = round_clip(gray(img))  # H x W x 1, broadcast over the channels
         else:
             base = round_clip(img)
-        noise = z * dmath.sqrt(base * (1.0 / POISSON_VALS)) * poisson_scale
+        if z is None:
+            noise = (fn.noise.shot(base, factor=1.0 / POISSON_VALS) - base) * poisson_scale
+        else:
+            noise = z * dmath.sqrt(base * (1.0 / POISSON_VALS)) * poisson_scale
     return dmath.clamp(img + noise, 0.0, 1.0)
 
 

@@ -29,7 +29,11 @@ TRIPLES = ("resize_prob", "resize_prob2")
 RANGES = ("resize_range", "noise_range", "poisson_scale_range", "jpeg_range", "resize_range2", "noise_range2",
           "poisson_scale_range2", "jpeg_range2")
 # dalisr's own keys of the block
-EXTRA = ("gt_plain", "crop_pad_size")
+EXTRA = ("gt_plain", "crop_pad_size", "noise")
+#: where the noise fields are drawn: ``graph`` (DALI's generators, on the pipeline's device), ``source`` (numpy, in
+#: the Python workers, from seed, epoch and position), ``auto`` (graph on a GPU, source on a CPU: see
+#: :func:`noise_placement`)
+NOISE_PLACES = ("auto", "graph", "source")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,13 @@ class DegradeOptions:
     gt_usm: bool = True
     gt_plain: bool = False  # also yield the GT before USM sharpening as ``gt_plain``
     crop_pad_size: int = 400  # the GT side length the dataset delivers (BasicSR's RealESRGANDataset: 400)
+    noise: str = "auto"  # one of NOISE_PLACES; the loader settles ``auto`` for its device (:func:`noise_placement`)
+
+    @property
+    def noise_in_graph(self) -> bool:
+        """Whether the graph draws the noise fields (else the source sends them; ``auto`` not yet settled counts as
+        the source, the CPU's choice)."""
+        return self.noise == "graph"
 
     @property
     def lq_in_size(self) -> int:
@@ -84,7 +95,21 @@ class DegradeOptions:
         return cls(first=stage(""), second=stage("2"), second_blur_prob=float(merged["second_blur_prob"]),
                    scale=int(merged["scale"]), gt_size=int(merged["gt_size"]), gt_usm=bool(merged["gt_usm"]),
                    gt_plain=bool(merged.get("gt_plain", False)),
-                   crop_pad_size=int(merged.get("crop_pad_size", 400)))
+                   crop_pad_size=int(merged.get("crop_pad_size", 400)), noise=merged.get("noise", "auto"))
+
+
+def noise_placement(choice: str, device: str) -> str:
+    """Where a loader on ``device`` draws the noise fields: ``graph`` or ``source``.
+
+    ``auto`` is the graph on a GPU, where DALI's generators cost the CPU
+    nothing, and the source on a CPU, where they cost more than numpy's:
+    DALI's CPU normal draws take ~38 ns each and its Poisson (shot noise)
+    ~200 ns, numpy's float32 normal draws ~8.5 ns (2 cores, BENCHMARKS.md,
+    "Real-ESRGAN's degradation, noise in the graph").
+    """
+    if choice == "auto":
+        return "graph" if device == "gpu" else "source"
+    return choice
 
 
 def with_top_level(block: Mapping | bool | None, top: Mapping) -> dict:
@@ -137,5 +162,8 @@ def _check(opt: dict, where: str) -> None:
     if opt["gt_size"] > opt.get("crop_pad_size", 400):
         raise DalisrError(f"'gt_size' in {where} ({opt['gt_size']}) exceeds the {opt.get('crop_pad_size', 400)} "
                           "px GT the dataset delivers. Fix: use gt_size <= 400")
+    if opt.get("noise", "auto") not in NOISE_PLACES:
+        raise DalisrError(f"'noise' in {where} must be one of {', '.join(NOISE_PLACES)} (where the noise fields are "
+                          f"drawn), got {opt['noise']!r}")
     if not isinstance(opt["gt_usm"], bool):
         raise DalisrError(f"'gt_usm' in {where} must be true or false, got {opt['gt_usm']!r}")

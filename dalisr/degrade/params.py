@@ -1,4 +1,5 @@
-"""Per-sample draws of every degradation parameter, and the noise fields, from (seed, epoch, position).
+"""Per-sample draws of every degradation parameter (and, where the source draws them, the noise fields), from
+(seed, epoch, position).
 
 Real-ESRGAN draws the resize choice, scale and mode and the noise type once
 per batch (``random`` / ``np.random`` in ``feed_data``) and sigma, gray flag
@@ -10,9 +11,11 @@ and every rank, worker and restart draws the same values.
 The generator is the one the source gives the dataset's per-sample arrays
 (``source.extra_rng``): the kernels are drawn from it first, then these.
 The draws travel to the DALI graph as two small vectors (``INT`` and
-``FLOAT`` slots below); the noise fields (standard normal, one channel
-repeated for gray noise) as two float32 HWC arrays, because DALI's own
-random operators are seeded per pipeline, not per sample.
+``FLOAT`` slots below) and the area resizes' row and column masks. The noise
+fields (standard normal, one channel for gray noise) are drawn by the graph
+on its device, or here where the loader says so
+(:func:`dalisr.degrade.options.noise_placement`: on a CPU numpy's draws are
+the cheaper) and then sent as float32 HWC arrays.
 """
 
 from __future__ import annotations
@@ -170,12 +173,9 @@ def draw_sample(opts: DegradeOptions, rng: np.random.Generator, size: tuple[int,
 
 
 def noise_field(rng: np.random.Generator, shape: tuple[int, int], gray: bool) -> np.ndarray:
-    """Standard normal HWC float32 field; gray noise is one channel repeated (identical on R, G and B)."""
+    """Standard normal HWC float32 field; one channel for gray noise (the graph adds it to R, G and B alike)."""
     h, w = shape
-    if gray:
-        z = rng.standard_normal((h, w, 1), dtype=np.float32)
-        return np.repeat(z, 3, axis=2)
-    return rng.standard_normal((h, w, 3), dtype=np.float32)
+    return rng.standard_normal((h, w, 1 if gray else 3), dtype=np.float32)
 
 
 def noise_fields(draws: SampleDraws, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -200,12 +200,25 @@ def trim_kernel(kernel: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(k[ring:n - ring, ring:n - ring])
 
 
+#: the area resizes' masks, by name: rows and columns of the first, second and final resize
+AREA_MASKS = tuple(f"area_{axis}{k}" for k in (1, 2, 3) for axis in "hw")
+
+
+def draw_outputs(with_noise: bool) -> dict[str, str]:
+    """The arrays :func:`sample_arrays` makes, name -> dtype, in order; ``with_noise``: the source draws the noise
+    fields."""
+    names = {"deg_ints": "int32", "deg_floats": "float32"}
+    if with_noise:
+        names.update(noise1="float32", noise2="float32")
+    names.update(dict.fromkeys(AREA_MASKS, "float32"))
+    return names
+
+
 def sample_arrays(opts: DegradeOptions, rng: np.random.Generator,
                   size: tuple[int, int] | None = None) -> tuple[np.ndarray, ...]:
-    """What a degrading source emits for one sample: ints, floats, the two noise fields, the six area masks."""
+    """What a degrading source emits for one sample (:func:`draw_outputs` ``(not opts.noise_in_graph)``): ints,
+    floats, the two noise fields unless the graph draws them, the six area masks."""
     draws = draw_sample(opts, rng, size)
     ints, floats = draws.vectors()
-    return (ints, floats, *noise_fields(draws, rng), *draws.area_masks())
-
-
-N_ARRAYS = 10  # len(sample_arrays(...))
+    fields = () if opts.noise_in_graph else noise_fields(draws, rng)
+    return (ints, floats, *fields, *draws.area_masks())

@@ -225,6 +225,8 @@ def profile_loader(config, *, iters: int = 50, warmup: int = 5, device: str = "c
         "threads_cpu_s": threads,
         "workers_cpu_s": round(cpu_workers, 3),
         "cpu_ms_per_sample": round(1000.0 * (cpu_main + cpu_workers) / samples, 4),
+        # the Python processes that run the source (read, decode crops, draws), per sample handed out
+        "workers_cpu_ms_per_sample": round(1000.0 * cpu_workers / samples, 4),
     }
     # bytes are counted per sample the workers produced during the window (they run ahead): scale to the consumed
     scale = samples / n_src if src["samples"] else 0.0

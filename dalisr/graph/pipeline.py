@@ -69,10 +69,15 @@ def _stack(tensors: list, sequence: bool, mirror: bool):
     return fn.stack(*tensors) if sequence or mirror else tensors[0]
 
 
-def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
+def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions, seed: int = -1,
+                   checkpoint: bytes | None = None):
     """A DALI pipeline returning :meth:`dalisr.contract.Contract.batch_names`: one tensor per role (video
     stacked as T x C x H x W) or the images the dataset's graph makes, ``idx``, ``skipped`` and the dataset's
     extra outputs (CPU tensors, as the source made them).
+
+    ``seed``: of DALI's own generators (:func:`dalisr.sampling.graph_seed`), which only a dataset whose graph
+    draws (``graph_draws``) uses; such a pipeline keeps checkpoints of their state, and ``checkpoint`` (one it
+    gave) restores it, with the source's epoch and iteration counters.
 
     A source that emits pixels (``emits_pixels``: raw LMDBs, PNG windows) has
     already decoded and cropped: the graph then only augments and converts.
@@ -117,14 +122,16 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions):
             if dataset.degradation is not None:  # GT only: Real-ESRGAN's LQ made from it here
                 from ..degrade.graph import degraded_outputs
 
-                images = degraded_outputs(out[role][0], got.extras, dataset.degradation, spec.device)
+                images = degraded_outputs(out[role][0], got, dataset.degradation, spec.device)
                 return contract.batch_outputs(images, got)
         images = {role: _stack([to_tensor(x, spec) for x in out[role]], roles[role] > 1 or role in dataset.sequences,
                                spec.mirror_sequence) for role in roles}
         return contract.batch_outputs(images, got)
 
     kwargs = dict(batch_size=rt.batch_size, num_threads=rt.num_threads, device_id=rt.device_id,
-                  prefetch_queue_depth=rt.prefetch_queue_depth, exec_dynamic=True)
+                  prefetch_queue_depth=rt.prefetch_queue_depth, exec_dynamic=True, seed=seed)
+    if dataset.graph_draws:
+        kwargs.update(enable_checkpointing=True, checkpoint=checkpoint)
     if parallel:
         kwargs.update(py_num_workers=rt.py_num_workers, py_start_method=rt.py_start_method)
     return sr_pipeline(**kwargs)

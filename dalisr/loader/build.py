@@ -119,7 +119,7 @@ def build_dataloader(opt: Mapping | str | os.PathLike, device: str = "auto", sha
     cfg = load_dataset_options(opt, section=section, origin=origin)
     device = resolve_device(device)
     shard_id, num_shards = resolve_shard(shard_id, num_shards)
-    dataset, stores = build_dataset(cfg)
+    dataset, stores = build_dataset(cfg, device)
     train = cfg.phase == "train"
     batch_size = cfg.get("batch_size_per_gpu", 16 if train else 1)
     plan = EpochPlan(num_samples=len(dataset), batch_size=batch_size,

@@ -13,10 +13,11 @@ from ..datasets.base import DatasetIndex
 from ..errors import DalisrError
 from ..graph.ops import GraphSpec
 from ..graph.pipeline import RuntimeOptions, build_pipeline
-from ..sampling import EpochPlan
+from ..sampling import EpochPlan, graph_seed
 from ..sources.base import SampleSource, key_rng
 from ..sources.choose import ReadOptions, first_value_is_png, make_source, workers_decode_png
 from ..storage import Store
+from .graph_state import STATE_KEY, GraphResume, generators_state, restore_failed, resume_from
 from .lifecycle import shutdown_pipeline, track, untrack
 from .watchdog import WorkerWatchdog, started_processes
 
@@ -56,6 +57,8 @@ class DaliLoader:
         self._pipe = None
         self._iter = None
         self._pipe_at: tuple[int, int] | None = None  # (epoch, batch) the running pipeline delivers next
+        self._pipe_start: tuple[int, int] = (0, 0)  # (epoch, batch) the running pipeline's source started at
+        self._graph_resume: GraphResume | None = None  # a saved pipeline the next start rebuilds (its generators)
         self._indices: tuple[int, np.ndarray] | None = None
         self._watchdog: WorkerWatchdog | None = None
         self._source: SampleSource | None = None
@@ -87,13 +90,20 @@ class DaliLoader:
         if epoch < 0:
             raise DalisrError(f"epoch must be 0 or more, got {epoch}")
         self.epoch, self.batch = int(epoch), 0
+        self._graph_resume = None
 
     def state_dict(self) -> dict[str, Any]:
-        """Where the loader stands: restoring it yields exactly the batches not yet handed out."""
-        return {"version": _STATE_VERSION, "epoch": self.epoch, "batch": self.batch, "seed": self.plan.seed,
-                "num_samples": self.plan.num_samples, "batch_size": self.plan.batch_size,
-                "shard_id": self.plan.shard_id, "num_shards": self.plan.num_shards,
-                "dataset": self.dataset.fingerprint()}
+        """Where the loader stands: restoring it yields exactly the batches not yet handed out (and, where the
+        graph draws noise, the state of DALI's generators: :mod:`.graph_state`)."""
+        state = {"version": _STATE_VERSION, "epoch": self.epoch, "batch": self.batch, "seed": self.plan.seed,
+                 "num_samples": self.plan.num_samples, "batch_size": self.plan.batch_size,
+                 "shard_id": self.plan.shard_id, "num_shards": self.plan.num_shards,
+                 "dataset": self.dataset.fingerprint()}
+        if self.dataset.graph_draws:
+            here = (self.epoch, self.batch)
+            running = self._iter if self._pipe_at == here else None
+            state[STATE_KEY] = generators_state(running, self._pipe_start, self._graph_resume, here)
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if not isinstance(state, dict) or not {"epoch", "batch"} <= state.keys():
@@ -112,8 +122,10 @@ class DaliLoader:
                 f"loader state was saved with another dataset ({self.origin} holds other samples, though as many). "
                 "Fix: resume with the dataset of the checkpoint (same dataroots, meta info and keys)")
         self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
-        if self.batch >= self.plan.num_batches:
+        ended = self.batch >= self.plan.num_batches
+        if ended:
             self.epoch, self.batch = self.epoch + 1, 0
+        self._graph_resume = resume_from(state, self.dataset.graph_draws, ended, self.origin)
 
     def __iter__(self):
         if self.batch >= self.plan.num_batches:
@@ -178,22 +190,42 @@ class DaliLoader:
         if self._iter is not None and self._pipe_at == (self.epoch, self.batch):
             return
         self.close()
+        resume, self._graph_resume = self._graph_resume, None
+        if resume is not None:
+            try:
+                self._start_pipeline(resume.start, resume.checkpoint)
+            except Exception as exc:  # a checkpoint of another graph or DALI version
+                self.close()
+                restore_failed(self.origin, exc)
+                resume = None
+            else:
+                if resume.epoch_end:  # saved after the epoch's last batch: the pipeline ends that epoch first
+                    self._finish_epoch()
+                    resume = resume if self._iter is not None else None  # closed: it did not end there
+        if resume is None:
+            self._start_pipeline((self.epoch, self.batch))
+        self._pipe_at = (self.epoch, self.batch)
+        track(self)
+        log.info("DALI pipeline started at epoch %d batch %d%s (%s)", self.epoch, self.batch,
+                 ", DALI's generators restored from the saved state" if resume else "", self.origin)
+
+    def _start_pipeline(self, start: tuple[int, int], checkpoint: bytes | None = None) -> None:
+        """A pipeline whose source starts at ``start`` (epoch, batch); ``checkpoint`` restores a saved one."""
         from nvidia.dali.plugin.pytorch import DALIGenericIterator
 
-        source = make_source(self.dataset, self.stores, self.plan, self._read_options(), start_epoch=self.epoch,
-                             skip_batches=self.batch, stats_dir=self.runtime.stats_dir)
-        self._source = source
+        source = make_source(self.dataset, self.stores, self.plan, self._read_options(), start_epoch=start[0],
+                             skip_batches=start[1], stats_dir=self.runtime.stats_dir)
+        self._source, self._pipe_start = source, start
         with warnings.catch_warnings():
             # crop fractions and flip bits are always emitted, used or not (val phase, no augmentation)
             warnings.filterwarnings("ignore", message="The external source node")
-            self._pipe = build_pipeline(source, self.spec, self.runtime)
+            self._pipe = build_pipeline(source, self.spec, self.runtime,
+                                        seed=graph_seed(self.plan.seed, self.plan.shard_id, *start),
+                                        checkpoint=checkpoint)
             _, workers = started_processes(self._pipe.build)
         self._watchdog = WorkerWatchdog(workers, self.origin)
         self._iter = DALIGenericIterator(self._pipe, source.contract.batch_names(), auto_reset=False,
                                          prepare_first_batch=False)
-        self._pipe_at = (self.epoch, self.batch)
-        track(self)
-        log.info("DALI pipeline started at epoch %d batch %d (%s)", self.epoch, self.batch, self.origin)
 
     def _read_options(self) -> ReadOptions:
         spec, rt = self.spec, self.runtime
@@ -260,34 +292,9 @@ class DaliLoader:
                 batch[role] = batch[role][:, :count].contiguous()
 
     def _explain(self, exc: Exception) -> Exception:
-        """Turn DALI's wrapped error into one naming the sample's keys and stores."""
-        from .explain import source_message
+        """DALI's wrapped error as one naming the sample's keys and stores (DALI runs ahead of the training
+        loop: the failing batch may be one of the next few)."""
+        from .explain import explain
 
-        text, quoted = str(exc), source_message(exc)
-        if quoted is not None:
-            return DalisrError(quoted)
-        # DALI runs ahead of the training loop: the failing batch may be one of the next few
-        ahead = self.runtime.prefetch_queue_depth + 2
-        for batch in range(self.batch, min(self.batch + ahead, self.plan.num_batches)):
-            suspects = self._undecodable(batch)
-            if suspects:
-                return DalisrError("; ".join(suspects))
-        return DalisrError(f"DALI failed in epoch {self.epoch} batch {self.batch} ({self.origin}): "
-                           f"{text.strip().splitlines()[0] if text.strip() else type(exc).__name__}")
-
-    def _undecodable(self, batch: int) -> list[str]:
-        """Which samples of ``batch`` (this epoch) do not decode: checked with OpenCV, key by key.
-
-        The stores are read in a child process (:mod:`.explain`): a data.mdb
-        truncated in place would kill this one with SIGBUS.
-        """
-        from .explain import undecodable
-
-        first = batch * self.plan.batch_size
-        indices = self._epoch_indices()[first:first + self.plan.batch_size]
-        keys = []
-        for position, index in enumerate(indices):
-            sample = self.dataset.keys_for(int(index), key_rng(self.plan.seed, self.epoch,
-                                                               self.plan.position(batch, position)))
-            keys += [(role, key) for role, role_keys in sample.items() for key in role_keys]
-        return undecodable(self.stores, keys)
+        return explain(exc, self.dataset, self.stores, self.plan, self.epoch, self.batch, self._epoch_indices(),
+                       ahead=self.runtime.prefetch_queue_depth + 2, origin=self.origin)

@@ -14,7 +14,10 @@ import re
 
 import numpy as np
 
+from ..datasets.base import DatasetIndex
 from ..errors import DalisrError
+from ..sampling import EpochPlan
+from ..sources.base import key_rng
 from ..storage import Store
 
 #: how DALI quotes an exception raised in an external source (its worker's traceback's last line)
@@ -87,3 +90,31 @@ def undecodable(stores: dict[str, Store], keys: list[tuple[str, str]], timeout: 
             proc.kill()
         proc.join(5)
         parent.close()
+
+
+def batch_keys(dataset: DatasetIndex, plan: EpochPlan, epoch: int, batch: int,
+               indices: np.ndarray) -> list[tuple[str, str]]:
+    """The (role, key) pairs ``batch`` of ``epoch`` reads (``indices``: the shard's order of that epoch)."""
+    first = batch * plan.batch_size
+    keys = []
+    for position, index in enumerate(indices[first:first + plan.batch_size]):
+        sample = dataset.keys_for(int(index), key_rng(plan.seed, epoch, plan.position(batch, position)))
+        keys += [(role, key) for role, role_keys in sample.items() for key in role_keys]
+    return keys
+
+
+def explain(exc: BaseException, dataset: DatasetIndex, stores: dict[str, Store], plan: EpochPlan, epoch: int,
+            batch: int, indices: np.ndarray, ahead: int, origin: str) -> DalisrError:
+    """DALI's wrapped error as one naming the sample's keys and stores: the source's own message, else the keys
+    of the failing batch (``batch`` or one of the next ``ahead``) that do not decode, checked with OpenCV in a
+    child process, else DALI's first line."""
+    quoted = source_message(exc)
+    if quoted is not None:
+        return DalisrError(quoted)
+    for suspect in range(batch, min(batch + ahead, plan.num_batches)):
+        found = undecodable(stores, batch_keys(dataset, plan, epoch, suspect, indices))
+        if found:
+            return DalisrError("; ".join(found))
+    text = str(exc).strip()
+    return DalisrError(f"DALI failed in epoch {epoch} batch {batch} ({origin}): "
+                       f"{text.splitlines()[0] if text else type(exc).__name__}")
