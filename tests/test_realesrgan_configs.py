@@ -14,7 +14,7 @@ from dalisr.degrade.kernels import KernelOptions
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FULL = os.path.join(ROOT, "pipelines", "realesrnet_x4plus.yml")
 SAMPLE = os.path.join(ROOT, "pipelines", "realesrnet_x4plus_sample.yml")
-# a Real-ESRGAN checkout (the realesrgan package has no option files); the variable tools/bench_degrade.py reads
+# a Real-ESRGAN checkout (the realesrgan package has no option files); the variable tools/benchmodes/degrade.py reads
 REAL_ESRGAN = os.path.join(os.environ.get("DALISR_REALESRGAN_SRC", ""), "options", "train_realesrnet_x4plus.yml")
 
 

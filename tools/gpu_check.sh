@@ -39,11 +39,13 @@ deadline=$((SECONDS + budget))
 sample=${DALISR_TEST_SAMPLE:-datasets/gpu_test_sample}
 bench_data=${BENCH_DATA:-datasets/sample}
 # The bench's modes, most wanted first (a run cut short keeps the first ones): every *-gpu mode with the baseline
-# (BasicSR's path, CUDA prefetcher) and the decode limit that the ratios need, the degradation pair, the
-# ImageNet-like JPEG pair (x4 from HR JPEGs: HAT's class with the CUDA prefetcher vs dalisr under mixed), then
-# the CPU PNG mode for reference. A mode this checkout's tools/bench.py does not know is dropped (and said so).
-# One more mode goes at its place here, or in EXTRA_BENCH_MODES for one run.
-modes=${BENCH_MODES:-baseline,dalisr-png-gpu,dalisr-png-dali-gpu,dalisr-raw-gpu,dalisr-jp2-gpu,dalisr-png-seek-gpu,degrade-dalisr-gpu,degrade-basicsr-gpu,imagenet-dalisr-gpu,imagenet-hat,limit,dalisr-png}
+# (BasicSR's path, CUDA prefetcher) and the decode limit that the ratios need, the degradation: dalisr's with the
+# noise drawn on the GPU (its default there) against Real-ESRGAN's feed_data on the GPU, the same dataset without
+# degradation (the reference of the worker-CPU figure) and the degradation with the noise drawn in the source
+# (issue 28's way, for the difference), the ImageNet-like JPEG pair (x4 from HR JPEGs: HAT's class with the CUDA
+# prefetcher vs dalisr under mixed), then the CPU PNG mode for reference. A mode this checkout's tools/bench.py
+# does not know is dropped (and said so). One more mode goes at its place here, or in EXTRA_BENCH_MODES for one run.
+modes=${BENCH_MODES:-baseline,dalisr-png-gpu,dalisr-png-dali-gpu,dalisr-raw-gpu,dalisr-jp2-gpu,dalisr-png-seek-gpu,degrade-dalisr-gpu,degrade-basicsr-gpu,realesrgan-dalisr-gpu,degrade-dalisr-source-gpu,imagenet-dalisr-gpu,imagenet-hat,limit,dalisr-png}
 [ -n "${EXTRA_BENCH_MODES:-}" ] && modes="$modes,$EXTRA_BENCH_MODES"
 bench_args=${BENCH_ARGS:---iters 30 --warmup 5 --limit-seconds 1}
 
@@ -80,8 +82,8 @@ import importlib, os, platform, sys
 print("python", platform.python_version(), sys.executable, "| cores", os.cpu_count())
 try:  # basicsr 1.4.2 on torchvision >= 0.17 needs dalisr's alias, as in the tests, the bench and dalisr train
     sys.path.insert(0, "tools")
-    from bench_degrade import _basicsr_importable
-    _basicsr_importable()
+    from benchmodes.common import basicsr_importable
+    basicsr_importable()
 except Exception as exc:  # noqa: BLE001
     print("dalisr's torchvision alias for basicsr:", type(exc).__name__, exc)
 for name in ("numpy", "cv2", "torch", "torchvision", "nvidia.dali", "nvidia.nvimgcodec", "lmdb", "isal", "pymemcache",
@@ -181,7 +183,7 @@ export -f env_report make_data smoke tests nccl
 known=$("$python" - "$modes" 2>/dev/null <<'PY'
 import sys
 sys.path.insert(0, "tools")
-from bench import LABELS
+from benchmodes import LABELS
 print(",".join(m for m in sys.argv[1].split(",") if m in LABELS))
 PY
 ) || known=""

@@ -1,9 +1,10 @@
-"""Real-ESRGAN's degradation: dalisr's loader (degraded in the DALI graph) vs BasicSR's ``feed_data`` on the CPU.
+"""Real-ESRGAN's degradation: dalisr's loader (degraded in the DALI graph) vs BasicSR's ``feed_data``.
 
-    .venv/bin/python tools/bench.py --modes degrade-basicsr,degrade-dalisr --workers 2
+    .venv/bin/python tools/bench.py --modes realesrgan-dalisr,degrade-dalisr,degrade-basicsr --workers 2
 
-Both sides use Real-ESRNet x4plus's options (``pipelines/realesrnet_x4plus_sample.yml``: gt_size 256,
-batch 12 as Real-ESRGAN's files, scale 4) on the same GT images (the sample set's GT LMDB, crop-or-pad 400).
+Every side uses Real-ESRNet x4plus's options (``pipelines/realesrnet_x4plus_sample.yml``: gt_size 256,
+batch 12 as Real-ESRGAN's files, scale 4) on the same GT images (the sample set's GT LMDB, crop-or-pad 400);
+tools/bench.py's --batch and --gt-size do not apply.
 
 * ``degrade-basicsr``: ``RealESRNetModel.feed_data`` of Real-ESRGAN (its real code, the synthesis branch:
   USM, two orders of blur / resize / noise / DiffJPEG, final sinc + resize + JPEG, clamp / round, paired
@@ -16,27 +17,42 @@ batch 12 as Real-ESRGAN's files, scale 4) on the same GT images (the sample set'
   tests/stubs where the real one does not import (CPU torch).
   ``degrade-basicsr-gpu``: the same on CUDA, where Real-ESRGAN's training runs it (the batches are moved to the
   GPU beforehand; the figure is GPU time, synchronised before and after the timed batches).
-* ``python tools/bench_degrade.py strength [DATA]``: not a speed figure; both sides degrade the same GT
+* ``degrade-dalisr``: dalisr's loader with ``degradation:`` on (reading, crop-or-pad, kernels, the whole
+  degradation and the crop) with ``workers`` DALI Python workers and as many DALI threads; the noise fields
+  where dalisr puts them by default (``noise: auto``: the graph on a GPU, the source on a CPU).
+  ``degrade-dalisr-graph``: ``noise: graph`` forced (the GPU's choice, measured on the CPU);
+  ``degrade-dalisr-source-gpu``: ``noise: source`` forced on the GPU (the behaviour before the graph drew them).
+* ``realesrgan-dalisr``: dalisr's loader on the same options without degradation (RealESRGANDataset: the GT
+  crop-or-pad and three kernels): the "degradation off" reference of the workers' CPU per sample.
+* ``tools/bench.py --strength [--data DATA]``: not a speed figure; both sides degrade the same GT
   squares (96 samples) and the distributions of PSNR(LQ, area-downscaled GT) are compared.
-* ``degrade-dalisr``: dalisr's loader with ``degradation: true`` (reading, crop-or-pad, kernels, the whole
-  degradation and the crop) with ``workers`` DALI Python workers and as many DALI threads.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
-import sys
+import statistics
 import time
 import types
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .common import ROOT, basicsr_importable, device_of, enlarge_ratio, profile_dalisr
+from .paired import keys_of
+
 OPTIONS = os.path.join(ROOT, "pipelines", "realesrnet_x4plus_sample.yml")
 GT_SIZE, BATCH = 256, 12
+#: dalisr modes of this family: mode without ``-gpu`` -> the ``noise`` placement (None: no degradation)
+DALISR_NOISE = {"realesrgan-dalisr": None, "degrade-dalisr": "auto", "degrade-dalisr-graph": "graph",
+                "degrade-dalisr-source": "source"}
 
 
-def options(data: str, workers: int, degrade: bool, enlarge: int) -> dict:
-    """The Real-ESRNet sample option file pointed at ``data``'s GT LMDB, train section only."""
+def options(data: str, workers: int, noise: str | None, enlarge: int) -> dict:
+    """The Real-ESRNet sample option file pointed at ``data``'s GT LMDB, train section only.
+
+    ``noise`` None: RealESRGANDataset alone (GT and kernels); else ``degradation:`` on, the noise fields drawn
+    where ``noise`` says (``auto``, ``graph`` or ``source``).
+    """
     import yaml
 
     with open(OPTIONS, encoding="utf-8") as f:
@@ -44,24 +60,11 @@ def options(data: str, workers: int, degrade: bool, enlarge: int) -> dict:
     train = opt["datasets"]["train"]
     train.update(dataroot_gt=os.path.join(data, "DIV2K_train_HR_sub.lmdb"), batch_size_per_gpu=BATCH,
                  num_worker_per_gpu=workers, num_threads=max(1, workers), dataset_enlarge_ratio=enlarge)
-    if degrade:
-        train["degradation"] = True
+    if noise is not None:
+        train["degradation"] = True if noise == "auto" else {"noise": noise}
     opt["datasets"] = {"train": train}
     opt["gt_size"] = GT_SIZE
     return opt
-
-
-def _basicsr_importable() -> None:
-    """torchvision from tests/stubs where the real one does not import; dalisr's functional_tensor alias."""
-    try:
-        import torchvision  # noqa: F401
-    except Exception:
-        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
-            del sys.modules[name]
-        sys.path.insert(0, os.path.join(ROOT, "tests", "stubs"))
-    from dalisr.integrations.basicsr.importing import register_functional_tensor_alias
-
-    register_functional_tensor_alias()
 
 
 def _feed_data():
@@ -87,6 +90,15 @@ def _feed_data():
     return mod.RealESRNetModel.feed_data
 
 
+def _model_self(opt: dict, device) -> types.SimpleNamespace:
+    """A stand-in ``self`` for ``feed_data``: its options, device, DiffJPEG and USMSharp; no pair pool."""
+    from basicsr.utils import DiffJPEG, USMSharp
+
+    return types.SimpleNamespace(opt={k: v for k, v in opt.items() if k != "datasets"}, device=device, is_train=True,
+                                 jpeger=DiffJPEG(differentiable=False).to(device), usm_sharpener=USMSharp().to(device),
+                                 _dequeue_and_enqueue=lambda: None)
+
+
 def run_basicsr(data: str, workers: int, iters: int, warmup: int, device: str = "cpu") -> dict:
     """``feed_data`` timed alone; ``device`` "gpu": on CUDA, as in Real-ESRGAN's training (batches moved first)."""
     import torch
@@ -94,13 +106,11 @@ def run_basicsr(data: str, workers: int, iters: int, warmup: int, device: str = 
     from dalisr import build_dataloader
     from dalisr.diagnose.profile import GpuMemory
 
-    _basicsr_importable()
-    from basicsr.utils import DiffJPEG, USMSharp
-
+    basicsr_importable()
     cuda = device == "gpu"
     torch.set_num_threads(max(1, workers))
     feed_data = _feed_data()
-    opt = options(data, workers, degrade=False, enlarge=4)
+    opt = options(data, workers, noise=None, enlarge=4)
     loader = build_dataloader(opt, device="cpu")
     batches = []
     for b in loader:  # a few distinct GT + kernel batches, reused
@@ -108,16 +118,13 @@ def run_basicsr(data: str, workers: int, iters: int, warmup: int, device: str = 
         if len(batches) == 4:
             break
     loader.close()
-    model_opt = {k: v for k, v in opt.items() if k != "datasets"}
     target = torch.device("cuda" if cuda else "cpu")
     gpu = GpuMemory(0 if cuda else None)
     if cuda:
         batches = [{k: v.to(target) for k, v in b.items()} for b in batches]
-    me = types.SimpleNamespace(opt=model_opt, device=target, is_train=True,
-                               jpeger=DiffJPEG(differentiable=False).to(target), usm_sharpener=USMSharp().to(target),
-                               _dequeue_and_enqueue=lambda: None)
+    me = _model_self(opt, target)
 
-    def sync():
+    def sync() -> None:
         if cuda:
             torch.cuda.synchronize()
 
@@ -136,22 +143,20 @@ def run_basicsr(data: str, workers: int, iters: int, warmup: int, device: str = 
             "device": device, "workers": workers, "torch_threads": torch.get_num_threads(), **gpu.report()}
 
 
-def run_dalisr(data: str, workers: int, iters: int, warmup: int, device: str = "cpu") -> dict:
-    from dalisr.diagnose.profile import profile_loader
-
-    opt = options(data, workers, degrade=True, enlarge=(iters + warmup + 2) * BATCH // 8 + 1)
-    r = profile_loader(opt, iters=iters, warmup=warmup, device=device).to_dict()
-    return {"samples_per_s": r["samples_per_s"], "wall_s": r["wall_s"],
-            "cpu_ms_per_sample": r["stages"]["cpu_ms_per_sample"], "peak_rss_mb": r["memory"]["peak_rss_mb"],
-            "device": device, "workers": r["cpu"]["workers"], "gpu_used_mb": r["memory"]["gpu_used_mb"],
-            "gpu_torch_peak_mb": r["memory"]["gpu_torch_peak_mb"]}
+def run_dalisr(data: str, workers: int, iters: int, warmup: int, noise: str | None, device: str = "cpu") -> dict:
+    """dalisr's loader on the Real-ESRNet options, degradation off (``noise`` None) or on with that noise placement."""
+    size = len(keys_of(os.path.join(data, "DIV2K_train_HR_sub.lmdb")))
+    opt = options(data, workers, noise=noise, enlarge=enlarge_ratio(size, iters + warmup + 2, BATCH))
+    return profile_dalisr(opt, iters=iters, warmup=warmup, device=device)
 
 
-def run_mode(mode: str, data: str, workers: int, iters: int, warmup: int) -> dict:
-    device = "gpu" if mode.endswith("-gpu") else "cpu"
-    if mode.startswith("degrade-basicsr"):
-        return run_basicsr(data, workers, iters, warmup, device=device)
-    return run_dalisr(data, workers, iters, warmup, device=device)
+def run(mode: str, args: argparse.Namespace) -> dict:
+    """One mode of this family (``degrade-*``, ``realesrgan-*``) with tools/bench.py's --data, --workers, --iters."""
+    device = device_of(mode)
+    base = mode.removesuffix("-gpu")
+    if base == "degrade-basicsr":
+        return run_basicsr(args.data, args.workers, args.iters, args.warmup, device=device)
+    return run_dalisr(args.data, args.workers, args.iters, args.warmup, DALISR_NOISE[base], device=device)
 
 
 def _psnr_to_downscale(lq, gt) -> list[float]:
@@ -169,41 +174,26 @@ def strength(data: str, batches: int = 8) -> dict:
     Different random numbers on each side, the same distributions: the means and spreads should agree
     if every step is wired as Real-ESRGAN's (a wrong noise scale, order or resize would shift them).
     """
-    import statistics
-
     import torch
 
     from dalisr import build_dataloader
 
-    _basicsr_importable()
-    from basicsr.utils import DiffJPEG, USMSharp
-
+    basicsr_importable()
     feed_data = _feed_data()
-    opt = options(data, 0, degrade=False, enlarge=batches * BATCH // 8 + 2)
-    me = types.SimpleNamespace(opt={k: v for k, v in opt.items() if k != "datasets"}, device=torch.device("cpu"),
-                               is_train=True, jpeger=DiffJPEG(differentiable=False), usm_sharpener=USMSharp(),
-                               _dequeue_and_enqueue=lambda: None)
+    enlarge = batches * BATCH // 8 + 2  # both sides alike: the same seed, the same 400 px GT squares
+    opt = options(data, 0, noise=None, enlarge=enlarge)
+    me = _model_self(opt, torch.device("cpu"))
     theirs, ours = [], []
-    with build_dataloader(opt, device="cpu") as loader:  # the same seed: the same 400 px GT squares
+    with build_dataloader(opt, device="cpu") as loader:
         for _, b in zip(range(batches), loader):
             feed_data(me, {k: b[k] for k in ("gt", "kernel1", "kernel2", "sinc_kernel")})
             theirs += _psnr_to_downscale(me.lq, me.gt)
-    with build_dataloader(options(data, 2, degrade=True, enlarge=batches * BATCH // 8 + 2), device="cpu") as loader:
+    with build_dataloader(options(data, 2, noise="auto", enlarge=enlarge), device="cpu") as loader:
         for _, b in zip(range(batches), loader):
             ours += _psnr_to_downscale(b["lq"], b["gt"])
 
-    def summary(v):
+    def summary(v: list[float]) -> dict:
         return {"n": len(v), "mean_db": round(statistics.mean(v), 2), "sd_db": round(statistics.stdev(v), 2),
                 "quartiles_db": [round(q, 2) for q in statistics.quantiles(v, n=4)]}
 
     return {"basicsr_feed_data": summary(theirs), "dalisr": summary(ours)}
-
-
-if __name__ == "__main__":
-    import json
-
-    data = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "datasets", "sample")
-    if sys.argv[1] == "strength":  # python tools/bench_degrade.py strength [DATA]
-        print(json.dumps(strength(data)))
-    else:
-        print(json.dumps(run_mode(sys.argv[1], data, int(os.environ.get("WORKERS", "2")), 5, 1)))

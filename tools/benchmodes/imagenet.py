@@ -4,7 +4,7 @@
 
 Both read the plain ImageNet-like JPEGs of ``dalisr make-sample DATA --imagenet`` (DATA/ImageNet: ImageNet's
 sizes, ~45 KB JPEGs; 2 of the 19 shorter than 256 on a side), x4, gt_size 256, batch 16, hflip + rot, on the same
-cores.
+cores (tools/bench.py's --batch, --gt-size and --scale do not apply).
 
 * ``imagenet-hat``: HAT's class semantics, step for step with basicsr's own functions (``imfrombytes``,
   modcrop, ``cv2.resize``, ``matlab_functions.imresize`` of the whole image, ``paired_random_crop``, ``augment``,
@@ -17,11 +17,10 @@ cores.
 
 from __future__ import annotations
 
-import functools
+import argparse
 import os
 
-from bench import CUDAPrefetcher, EnlargedSampler, _measure, _worker_init
-from bench_degrade import _basicsr_importable
+from .common import basicsr_importable, device_of, enlarge_ratio, profile_dalisr, run_torch_loader
 
 SCALE, GT_SIZE, BATCH = 4, 256, 16
 
@@ -77,60 +76,27 @@ class HATImageNetPairs:
         return {"lq": img_lq, "gt": img_gt, "gt_path": self.paths[index]}
 
 
-def enlarge(size: int, iters: int, warmup: int) -> int:
-    return (iters + warmup + 2) * BATCH // size + 1
+def run_hat(args: argparse.Namespace) -> dict:
+    basicsr_importable()
+    dataset = HATImageNetPairs(*sample_paths(args.data))
+    ratio = enlarge_ratio(len(dataset), args.iters + args.warmup + 2, BATCH)
+    return run_torch_loader(dataset, batch=BATCH, gt_size=GT_SIZE, workers=args.workers, iters=args.iters,
+                            warmup=args.warmup, ratio=ratio)
 
 
-def run_hat(data: str, workers: int, iters: int, warmup: int, args) -> dict:
-    import torch
-    from torch.utils.data import DataLoader
-
-    from dalisr.diagnose.proc_monitor import ProcessMonitor, children
-    from dalisr.diagnose.profile import GpuMemory
-
-    _basicsr_importable()
-    dataset = HATImageNetPairs(*sample_paths(data))
-    cuda = torch.cuda.is_available()
-    gpu = GpuMemory(0 if cuda else None)  # pinned buffers and prefetched batches, as bench.py's baseline
-    loader = DataLoader(dataset, batch_size=BATCH, sampler=EnlargedSampler(len(dataset), enlarge(len(dataset), iters,
-                                                                                                  warmup)),
-                        num_workers=workers, drop_last=True, pin_memory=cuda,
-                        worker_init_fn=functools.partial(_worker_init, num_workers=workers, seed=0))
-    if cuda:
-        next_batch = CUDAPrefetcher(loader).next
-    else:
-        it = iter(loader)
-
-        def next_batch():
-            return next(it)
-
-    monitor = ProcessMonitor(lambda: children())
-    for _ in range(warmup):
-        next_batch()
-    return {**_measure(args, next_batch, monitor, "cuda" if cuda else "cpu", gpu), **gpu.report()}
-
-
-def run_dalisr(data: str, workers: int, iters: int, warmup: int, device: str) -> dict:
-    from dalisr.diagnose.profile import profile_loader
-
-    gt_folder, meta = sample_paths(data)
+def run_dalisr(args: argparse.Namespace, device: str) -> dict:
+    gt_folder, meta = sample_paths(args.data)
     with open(meta, encoding="utf-8") as f:
         size = sum(1 for line in f if line.strip())
     opt = {"name": "bench", "type": "ImageNetPairedDataset", "dataroot_gt": gt_folder, "meta_info_file": meta,
            "io_backend": {"type": "disk"}, "gt_size": GT_SIZE, "scale": SCALE, "use_hflip": True, "use_rot": True,
-           "use_shuffle": True, "batch_size_per_gpu": BATCH, "num_worker_per_gpu": workers,
-           "dataset_enlarge_ratio": enlarge(size, iters, warmup), "phase": "train"}
-    r = profile_loader(opt, iters=iters, warmup=warmup, device=device).to_dict()
-    return {"samples_per_s": r["samples_per_s"], "wall_s": r["wall_s"],
-            "cpu_ms_per_sample": r["stages"]["cpu_ms_per_sample"], "peak_rss_mb": r["memory"]["peak_rss_mb"],
-            "main_hwm_mb": r["memory"]["main_hwm_mb"], "workers_hwm_mb": r["memory"]["workers_hwm_mb"],
-            "device": device, "workers": r["cpu"]["workers"], "gpu_used_mb": r["memory"]["gpu_used_mb"],
-            "gpu_torch_peak_mb": r["memory"]["gpu_torch_peak_mb"]}
+           "use_shuffle": True, "batch_size_per_gpu": BATCH, "num_worker_per_gpu": args.workers,
+           "dataset_enlarge_ratio": enlarge_ratio(size, args.iters + args.warmup + 2, BATCH), "phase": "train"}
+    return profile_dalisr(opt, iters=args.iters, warmup=args.warmup, device=device)
 
 
-def run_mode(mode: str, args) -> dict:
-    """One ``imagenet-*`` mode of tools/bench.py (its --batch, --gt-size and --scale do not apply)."""
-    args.batch, args.gt_size = BATCH, GT_SIZE  # what _measure checks the batches against
+def run(mode: str, args: argparse.Namespace) -> dict:
+    """One ``imagenet-*`` mode: ``imagenet-hat``, ``imagenet-dalisr`` or ``imagenet-dalisr-gpu``."""
     if mode == "imagenet-hat":
-        return run_hat(args.data, args.workers, args.iters, args.warmup, args)
-    return run_dalisr(args.data, args.workers, args.iters, args.warmup, "gpu" if mode.endswith("-gpu") else "cpu")
+        return run_hat(args)
+    return run_dalisr(args, device_of(mode))
