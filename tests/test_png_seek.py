@@ -238,10 +238,12 @@ def test_truncated_and_bit_rotted_values_fail_on_every_window():
 
 
 def test_writer_refuses_what_it_cannot_store():
-    with pytest.raises(DalisrError, match="8-bit"):
-        encode_png_seek(np.zeros((4, 4, 3), np.uint16))
-    with pytest.raises(DalisrError, match="gray, BGR or BGRA"):
-        encode_png_seek(np.zeros((4, 4, 2), np.uint8))
+    for dtype in (np.float32, np.int16, np.uint32):  # 16-bit images are stored (tests/test_png16.py)
+        with pytest.raises(DalisrError, match="8- or 16-bit"):
+            encode_png_seek(np.zeros((4, 4, 3), dtype))
+    for shape in [(4, 4, 2), (4, 4, 5), (4,), (4, 4, 3, 1), (0, 4, 3)]:
+        with pytest.raises(DalisrError, match="gray, BGR or BGRA"):
+            encode_png_seek(np.zeros(shape, np.uint8))
 
 
 # -- LMDBs, the loader, the CLI -------------------------------------------------------------------------------------

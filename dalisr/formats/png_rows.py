@@ -1,8 +1,9 @@
 """Decode only the rows of a PNG that a crop window needs: chunk walk, inflate, unfilter (dalisr's own decoder).
 
-Two ways in, both bit-exact with ``cv2.imdecode(IMREAD_COLOR)`` cut at the same place:
+Two ways in, both bit-exact with ``cv2.imdecode`` cut at the same place (8-bit PNGs: ``IMREAD_COLOR``;
+16-bit ones: ``IMREAD_UNCHANGED``, their samples kept 16-bit):
 
-* ``rows`` (any 8-bit non-interlaced gray, gray+alpha, RGB or RGBA PNG, e.g. every
+* ``rows`` (any 8- or 16-bit non-interlaced gray, gray+alpha, RGB or RGBA PNG without tRNS, e.g. every
   BasicSR LMDB value): the whole zlib stream is inflated, so its Adler-32 is
   checked exactly as libpng checks it, then rows 0 .. bottom - 1 are
   unfiltered, and of each row only the bytes up to the window's right edge
@@ -34,7 +35,7 @@ from . import inflate
 from .png import PNG_SIGNATURE
 from .png_seek import CHUNK, parse_index
 
-#: 8-bit colour types decoded here, with their channels: gray, RGB, gray + alpha, RGBA
+#: colour types decoded here (8- or 16-bit samples), with their channels: gray, RGB, gray + alpha, RGBA
 _CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}
 
 
@@ -57,10 +58,15 @@ class PngParts:
 
     @property
     def channels(self) -> int | None:
-        """Bytes per pixel where this module decodes the image, else None (16-bit, palette, interlaced, tRNS)."""
-        if self.bit_depth != 8 or self.interlace != 0 or self.transparency:
+        """Samples per pixel where this module decodes the image, else None (palette, 1/2/4-bit, interlaced, tRNS)."""
+        if self.bit_depth not in (8, 16) or self.interlace != 0 or self.transparency:
             return None
         return _CHANNELS.get(self.colour_type)
+
+    @property
+    def bpp(self) -> int:
+        """Bytes per pixel of an image this module decodes (16-bit samples take two, big-endian)."""
+        return self.channels * self.bit_depth // 8
 
 
 def read_parts(buf: bytes | memoryview) -> PngParts | None:
@@ -105,7 +111,7 @@ def read_parts(buf: bytes | memoryview) -> PngParts | None:
 class Rows:
     """Unfiltered rows ``first .. first + len(pixels) - 1`` of an image, each cut at the window's right edge."""
 
-    pixels: np.ndarray  # rows x columns x channels, uint8
+    pixels: np.ndarray  # rows x columns x bytes per pixel, uint8 (16-bit samples: two bytes each, big-endian)
     first: int
     path: str  # "rows", "seek" or "mismatch" (an index that did not fit the data: decoded the rows way)
 
@@ -123,7 +129,7 @@ def _unfilter(scanlines, stride: int, bpp: int, rows: int, keep_px: int) -> np.n
 
 def rows_from_top(parts: PngParts, bottom: int, keep_px: int) -> Rows:
     """Rows 0 .. bottom - 1 after inflating the whole stream (its Adler-32 checked)."""
-    bpp = parts.channels
+    bpp = parts.bpp
     stride = parts.width * bpp
     try:
         raw = inflate.inflate(parts.stream)
@@ -142,7 +148,7 @@ def rows_from_restart(parts: PngParts, top: int, bottom: int, keep_px: int) -> R
     if found is None:
         return None
     k, offsets, adlers = found
-    bpp = parts.channels
+    bpp = parts.bpp
     stride = parts.width * bpp
     stream = parts.stream
     n, line = len(offsets), stride + 1
@@ -210,13 +216,16 @@ def window_rows(parts: PngParts, top: int, bottom: int, right: int) -> Rows:
     return rows_from_top(parts, bottom, right)
 
 
-def as_rgb(pixels: np.ndarray) -> np.ndarray:
-    """``IMREAD_COLOR``'s channels of PNG pixels (rows x cols x bpp) as contiguous RGB: gray expanded, alpha dropped."""
+def as_rgb(pixels: np.ndarray, bit_depth: int = 8) -> np.ndarray:
+    """``IMREAD_COLOR``'s channels of PNG pixels (rows x cols x bytes per pixel, uint8) as contiguous RGB: gray
+    expanded, alpha dropped; uint8, or native uint16 where ``bit_depth`` is 16 (the big-endian samples swapped)."""
+    if bit_depth == 16:
+        pixels = pixels.view(">u2")  # the byte axis is contiguous in every window cut from the rows
     h, w, c = pixels.shape
-    if c >= 3:
+    if c >= 3 and bit_depth == 8:
         return np.ascontiguousarray(pixels[:, :, :3])
-    out = np.empty((h, w, 3), np.uint8)
-    out[...] = pixels[:, :, :1]
+    out = np.empty((h, w, 3), np.uint16 if bit_depth == 16 else np.uint8)
+    out[...] = pixels[:, :, :3] if c >= 3 else pixels[:, :, :1]
     return out
 
 

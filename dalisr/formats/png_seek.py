@@ -1,8 +1,8 @@
 """The seekable PNG codec (``png-seek``): standard PNGs whose rows can be decoded from the middle.
 
-A ``png-seek`` value is an ordinary 8-bit PNG (any decoder reads it: OpenCV,
-Pillow, libpng, BasicSR), written so that a reader can start inflating at
-every ``k``-th row:
+A ``png-seek`` value is an ordinary 8- or 16-bit PNG (any decoder reads it:
+OpenCV, Pillow, libpng, BasicSR; 16-bit images keep their 16 bits), written so
+that a reader can start inflating at every ``k``-th row:
 
 * the deflate stream is cut by a *full flush* before rows 0, k, 2k, ...: the
   compressor's history is emptied there, so inflating can start at that byte;
@@ -77,31 +77,35 @@ def _filter_rows(x: np.ndarray, above: np.ndarray, bpp: int, restart: np.ndarray
 
 
 def encode_png_seek(img: np.ndarray, level: int = 1, rows_per_segment: int = ROWS_PER_SEGMENT) -> bytes:
-    """``img`` (OpenCV layout: gray, BGR or BGRA uint8) as a seekable PNG with zlib ``level``."""
-    if img.dtype != np.uint8:
-        raise DalisrError(f"the {PNG_SEEK} codec stores 8-bit images; this one is {img.dtype} (shape {img.shape}). "
-                          "Fix: keep this data as PNG (--codec png)")
+    """``img`` (OpenCV layout: gray, BGR or BGRA, uint8 or uint16) as a seekable PNG of its bit depth with zlib
+    ``level``."""
+    if img.dtype not in (np.uint8, np.uint16):
+        raise DalisrError(f"the {PNG_SEEK} codec stores 8- or 16-bit images; this one is {img.dtype} "
+                          f"(shape {img.shape}). Fix: convert it to uint8 or uint16")
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
-    channels = 1 if img.ndim == 2 else img.shape[2]
+    channels = 1 if img.ndim == 2 else img.shape[2] if img.ndim == 3 else 0
     if channels not in _COLOUR_TYPE or img.shape[0] == 0 or img.shape[1] == 0:
         raise DalisrError(f"the {PNG_SEEK} codec stores gray, BGR or BGRA images, not shape {img.shape}")
     if not 0 <= level <= 9 or rows_per_segment < 1:
         raise DalisrError(f"{PNG_SEEK}: level must be 0..9 and rows per segment >= 1 (got {level}, {rows_per_segment})")
     h, w = img.shape[:2]
+    depth = 8 * img.dtype.itemsize
     if channels >= 3:  # OpenCV's BGR(A) -> PNG's RGB(A)
         img = img[:, :, [2, 1, 0, 3][:channels]]
-    rows = np.ascontiguousarray(img).reshape(h, w * channels).astype(np.int16)
+    bpp = channels * img.dtype.itemsize  # PNG filters work on bytes; 16-bit samples are stored big-endian
+    rows = np.ascontiguousarray(img, img.dtype.newbyteorder(">")).view(np.uint8).reshape(h, w * bpp)
+    rows = rows.astype(np.int16)
     k = rows_per_segment
     comp = zlib.compressobj(level, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY)
     out, offsets, adlers = [], [], []
     size = 0
-    above = np.zeros(w * channels, np.int16)
+    above = np.zeros(w * bpp, np.int16)
     block = max(1, 256 // k) * k  # filter a few segments at a time: bounded memory on large images
     for start in range(0, h, block):
         chunk = rows[start:start + block]
         restart = (np.arange(start, start + len(chunk)) % k) == 0
-        filtered = _filter_rows(chunk, above, channels, restart)
+        filtered = _filter_rows(chunk, above, bpp, restart)
         above = chunk[-1]
         for seg in range(0, len(chunk), k):
             data = filtered[seg:seg + k].tobytes()
@@ -114,7 +118,7 @@ def encode_png_seek(img: np.ndarray, level: int = 1, rows_per_segment: int = ROW
             size += len(piece)
     out.append(comp.flush())
     index = HEAD.pack(VERSION, k, len(offsets)) + np.array([offsets, adlers], ">u4").T.tobytes()
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, _COLOUR_TYPE[channels], 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, _COLOUR_TYPE[channels], 0, 0, 0)
     return b"".join([PNG_SIGNATURE, _chunk(b"IHDR", ihdr), _chunk(CHUNK, index), _chunk(b"IDAT", b"".join(out)),
                      _chunk(b"IEND", b"")])
 
