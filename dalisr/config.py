@@ -10,8 +10,10 @@ from typing import Any
 
 import yaml
 
+from .dialect import TRAINNER, detect
 from .errors import DalisrError
 from .storage import BACKENDS
+from .trainner_config import trainner_options
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,8 @@ class DatasetConfig:
     warnings: list[str] = field(default_factory=list)
     #: the options file's top-level keys (not ``datasets``) when a whole options file was given, else empty
     top: dict[str, Any] = field(default_factory=dict)
+    #: whose option schema and semantics: ``basicsr`` or ``trainner`` (traiNNer-redux: :mod:`dalisr.dialect`)
+    dialect: str = "basicsr"
 
     def __getitem__(self, key: str) -> Any:
         return self.opt[key]
@@ -152,14 +156,17 @@ def _pick_section(full: Mapping, section: str | None, origin: str) -> tuple[dict
 
 
 def load_dataset_options(opt: Mapping | str | os.PathLike, section: str | None = None, *,
-                         origin: str | None = None) -> DatasetConfig:
+                         origin: str | None = None, dialect: str | None = None) -> DatasetConfig:
     """Check a BasicSR dataset option dict, or a YAML path holding one or a whole options file.
 
     A whole options file (one with ``datasets:``) gives ``datasets.train`` unless
     ``section`` names another (``val``, ``val_1`` ...). Missing required keys,
     wrong types, bad choices and unknown backends raise DalisrError naming the
     key and the file; unknown keys are logged once each. ``origin`` names where an
-    option dict came from in those messages (default: "option dict").
+    option dict came from in those messages (default: "option dict"). ``dialect``
+    (``basicsr``, ``trainner``; default: recognised, :func:`dalisr.dialect.detect`)
+    says whose schema and semantics the options follow: traiNNer-redux's are
+    checked as its schema checks them (:mod:`dalisr.trainner_config`).
     """
     if isinstance(opt, (str, os.PathLike)):
         path = os.fspath(opt)
@@ -171,13 +178,20 @@ def load_dataset_options(opt: Mapping | str | os.PathLike, section: str | None =
         raise DalisrError(f"dataset options must be a dict or a YAML path, not {type(opt).__name__}")
     if not isinstance(data, Mapping):
         raise DalisrError(f"{origin} does not hold a mapping of options")
+    whole = "datasets" in data
+    kind, why = detect(data if whole else {}, None if whole else data, explicit=dialect)
     implied_phase = None
     top: dict[str, Any] = {}
-    if "datasets" in data:
+    if whole:
         top = {k: v for k, v in data.items() if k != "datasets"}
         data, origin, implied_phase = _pick_section(data, section, origin)
     else:
         data = dict(data)
+    if kind == TRAINNER:
+        log.info("%s: read as a traiNNer-redux option file (%s)", origin, why)
+        phase = implied_phase or data.get("phase") or "train"
+        scale = top.get("scale") if isinstance(top.get("scale"), int) else None
+        return DatasetConfig(trainner_options(data, origin, phase, scale), origin, top=top, dialect=TRAINNER)
     if implied_phase and "phase" not in data:
         data["phase"] = implied_phase
     if "scale" not in data and isinstance(top.get("scale"), int):
@@ -278,11 +292,11 @@ def is_options_file(path: str) -> bool:
 
 
 def data_roots(config: str, section: str | None = None) -> list[str]:
-    """The ``dataroot_*`` folders of a dataset config (BasicSR YAML), for warming what it reads."""
+    """The ``dataroot_*`` folders of a dataset config (a traiNNer-redux file's lists flattened), for warming what
+    it reads; relative roots are relative to where training starts, as in BasicSR."""
     cfg = load_dataset_options(config, section=section)
-    kind = cfg.io_backend.get("type", "disk")
-    if kind == "memcached":
+    if cfg.io_backend.get("type", "disk") == "memcached":
         raise DalisrError(f"{cfg.origin} reads from memcached: there is no local file to warm. "
                           "Fix: warm the cluster with `dalisr memcached-load`, or pass the data folders")
-    # relative roots are relative to where training starts, as in BasicSR
-    return [cfg.opt[k] for k in ("dataroot_gt", "dataroot_lq") if cfg.opt.get(k)]
+    roots = [cfg.opt[k] for k in ("dataroot_gt", "dataroot_lq") if cfg.opt.get(k)]
+    return [r for root in roots for r in (root if isinstance(root, list) else [root])]

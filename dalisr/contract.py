@@ -83,12 +83,13 @@ class Contract:
     extras: Mapping[str, str] = field(default_factory=dict)
     images: tuple[str, ...] = ()
     extras_to_batch: bool = True
+    depth: int = 8  # bits per channel of frames a source decodes (8: uint8, 16: uint16)
 
     @classmethod
     def of(cls, dataset: Any) -> Contract:
         """The contract of a dataset index (:class:`dalisr.datasets.base.DatasetIndex`)."""
         return cls(dict(dataset.roles), dict(dataset.extra_outputs), tuple(dataset.graph_images),
-                   dataset.extras_to_batch)
+                   dataset.extras_to_batch, dataset.pixel_depth)
 
     @property
     def num_frames(self) -> int:
@@ -96,8 +97,10 @@ class Contract:
 
     # -- source -> graph ---------------------------------------------------------------------------------------------
     def source_fields(self, pixels: bool = False) -> list[Field]:
-        """Every output of the source, in order (frames are HWC uint8 where the source decoded them)."""
-        frames = [Field(f"{role}{i}", "uint8", "HWC" if pixels else "")
+        """Every output of the source, in order (frames are HWC uint8 or uint16 where the source decoded them,
+        encoded bytes otherwise)."""
+        dtype = "uint16" if pixels and self.depth == 16 else "uint8"
+        frames = [Field(f"{role}{i}", dtype, "HWC" if pixels else "")
                   for role, count in self.roles.items() for i in range(count)]
         return [*frames, *SAMPLE_FIELDS, *(Field(n, d) for n, d in self.extras.items())]
 

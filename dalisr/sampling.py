@@ -134,6 +134,23 @@ def effective_flips(flips: np.ndarray, use_hflip: bool, use_rot: bool) -> tuple[
     return (int(flips[0]) if use_hflip else 0, int(flips[1]) if use_rot else 0, int(flips[2]) if use_rot else 0)
 
 
+def rotated_always(flips: np.ndarray, use_hflip: bool, use_rot: bool) -> np.ndarray:
+    """traiNNer-redux's GT-only augment as the (hflip, vflip, transpose) bits BasicSR's augment applies.
+
+    It flips left-right (``use_hflip``), upside down (``use_rot``), then
+    rotates 90 degrees clockwise with a draw of its own whatever ``use_rot``
+    says (its ``augment_vips`` keeps ``rot90=True``). A clockwise rotation is
+    a transpose then a left-right flip, and a transpose turns that flip into an
+    upside-down one: rot90(V^v H^h x) = T(V^(v xor 1) H^h x). So the bits are
+    (h, v xor r, r): with ``use_rot`` all eight orientations equally likely, as
+    BasicSR's; without it, four (no flip, left-right, and each rotated).
+    """
+    h = int(flips[0]) if use_hflip else 0
+    v = int(flips[1]) if use_rot else 0
+    r = int(flips[2])
+    return np.array([h, v ^ r, r], dtype=np.int32)
+
+
 def gt_window(height: int, width: int, scale: int, gt_size: int | None, fractions: np.ndarray, train: bool,
               margin: int, flips: tuple[int, int, int] = (0, 0, 0)) -> GTWindow:
     """The window of a GT-only sample whose LQ is the bicubic downscale of the whole (modcropped) image.

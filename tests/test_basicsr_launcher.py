@@ -280,7 +280,7 @@ def test_gather_collects_every_rank_in_order(tmp_path):
     script = tmp_path / "gather.py"
     script.write_text(
         "import json, sys, torch.distributed as dist\n"
-        "from dalisr.integrations.basicsr.resume import gather\n"
+        "from dalisr.integrations.ranks import gather\n"
         "dist.init_process_group('gloo')\n"
         "states = gather({'rank': dist.get_rank(), 'batch': 10 + dist.get_rank()})\n"
         "if dist.get_rank() == 0:\n"

@@ -18,7 +18,7 @@ LAYERS = (
     ("errors", "_ext", "processes"),
     ("formats", "sampling", "contract"),
     ("storage",),
-    ("config",),
+    ("config", "dialect", "trainner_config"),
     ("degrade",),
     ("datasets",),
     ("sources",),

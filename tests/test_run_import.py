@@ -23,7 +23,7 @@ from dalisr.integrations.basicsr.api import MODULE_NAMES  # noqa: E402
 from dalisr.integrations.basicsr.data_modules import basicsr_modules_bound_to  # noqa: E402
 from dalisr.integrations.basicsr.importing import check_version, import_basicsr  # noqa: E402
 from dalisr.integrations.basicsr.launcher import BasicsrLauncher  # noqa: E402
-from dalisr.integrations.basicsr.script import options_file_of  # noqa: E402
+from dalisr.integrations.scripts import options_file_of  # noqa: E402
 from tests.repos.toyhat import toyhat_with_data  # noqa: E402
 from tests.test_run_script import toy_options  # noqa: E402
 

@@ -14,7 +14,7 @@ from .common import user_errors
 @user_errors
 def run(script: str, script_args: tuple[str, ...]) -> None:
     """Run a repository's own training script (HAT, DAT, Real-ESRGAN... built on
-    BasicSR) as `python SCRIPT` would, every dataset section served by dalisr.
+    BasicSR, or traiNNer-redux's) as `python SCRIPT` would, its data served by dalisr.
 
     The one-word switch: `python hat/train.py -opt X.yml` becomes
     `dalisr run hat/train.py -opt X.yml`; the script's arguments pass through
@@ -30,10 +30,21 @@ def run(script: str, script_args: tuple[str, ...]) -> None:
     A repository's own basicsr copy (`dalisr run basicsr/train.py -opt X.yml`
     in DAT, SRFormer, CodeFormer) is the one imported; any copy with the names
     dalisr rebinds runs (tested with basicsr >=1.3.4.9,<1.5).
+
+    traiNNer-redux (its own `traiNNer` package, no basicsr): `dalisr run train.py
+    -opt options/train/X.yml` in its checkout serves the train section with its
+    semantics (pairing by file stem, folder lists, 16-bit images, its flips);
+    val sections stay on its loader (its loop checks their classes). dalisr's
+    keys (`dalisr: false`, `bit_depth`...) are removed before its schema reads
+    the file. --auto_resume continues mid-epoch (positions beside its states).
     """
     from ..integrations.basicsr.script import run_script
+    from ..integrations.trainner.script import is_trainner_checkout, run_trainner_script
 
-    run_script(script, list(script_args))
+    if is_trainner_checkout(script):
+        run_trainner_script(script, list(script_args))
+    else:
+        run_script(script, list(script_args))
 
 
 def register(group: click.Group) -> None:

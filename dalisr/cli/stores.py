@@ -24,7 +24,9 @@ from .common import OVERWRITE, level_option, progress, user_errors, workers_opti
 @click.argument("output", metavar="OUT.lmdb", type=click.Path())
 @click.option("--dataset", type=click.Choice(lmdb_make.DATASETS), default="folder", show_default=True,
               help="Key rule. div2k: IN/*.png -> name without .png; folder: any image directly in IN -> name "
-                   "without extension; reds: IN/clip/frame.png -> clip/frame; vimeo90k: IN/clip/seq/imN.png of "
+                   "without extension; tree: any image in or below IN -> its path below IN without extension "
+                   "(traiNNer-redux's folders: GT and LQ LMDBs made so pair by key; colour profiles other than "
+                   "sRGB refused); reds: IN/clip/frame.png -> clip/frame; vimeo90k: IN/clip/seq/imN.png of "
                    "--train-list -> clip/seq/imN.")
 @click.option("--train-list", type=click.Path(dir_okay=False), default=None,
               help="Vimeo90K's sep_trainlist.txt (clip/seq per line); needed with --dataset vimeo90k.")
@@ -55,7 +57,8 @@ def create_lmdb_cmd(input_folder, output, dataset, train_list, mode, compress_le
     items = lmdb_make.plan_lmdb(input_folder, dataset, train_list=train_list, mode=mode)
     with progress(len(items), os.path.basename(output.rstrip("/"))) as bar:
         count = lmdb_make.create_lmdb(input_folder, output, items, compress_level=compress_level, workers=workers,
-                                      batch=batch, overwrite=overwrite, progress=bar.update, codec=codec)
+                                      batch=batch, overwrite=overwrite, progress=bar.update, codec=codec,
+                                      srgb_only=dataset == "tree")
     stored = {"raw": "raw pixels", "jp2": "lossless JPEG 2000",
               "png-seek": f"seekable PNG, zlib level {compress_level}"}.get(codec, f"PNG level {compress_level}")
     click.echo(f"{count} images written to {output} (keys like '{items[0].key}', {stored})")
@@ -104,35 +107,53 @@ def meta_info_cmd(source, output, layout, train_list, overwrite):
 
 # -- verify ------------------------------------------------------------------------------------------------------
 @click.command("verify")
-@click.argument("source", metavar="DATAROOT_OR_LMDB", type=click.Path(file_okay=False))
+@click.argument("source", metavar="DATAROOT_OR_LMDB_OR_OPTIONS", type=click.Path())
 @click.option("--paired-with", "lq", metavar="LQ", type=click.Path(file_okay=False), default=None,
               help="The LQ folder or LMDB paired with DATAROOT (the GT): same keys, GT exactly --scale x LQ.")
 @click.option("--scale", type=click.IntRange(min=1), default=None, help="GT / LQ size factor (with --paired-with).")
 @click.option("--meta-info", "meta_info", type=click.Path(dir_okay=False), default=None,
               help="A meta info file to check a folder against (LMDBs use their own meta_info.txt).")
+@click.option("--section", default=None, help="Dataset section of an options file (default: train).")
 @workers_option(1)
 @click.option("--max-report", type=click.IntRange(min=1), default=50, show_default=True,
               help="Print at most this many problems (all are counted).")
 @click.pass_context
 @user_errors
-def verify_cmd(ctx, source, lq, scale, meta_info, workers, max_report):
+def verify_cmd(ctx, source, lq, scale, meta_info, section, workers, max_report):
     """Check a dataset before training: every image decodes and matches its meta info.
 
     For an LMDB, every key of meta_info.txt must be stored, decode, and have
     the recorded shape. For a folder, every image in and below it must decode
     (and match --meta-info if given). With --paired-with, both sides must hold
-    the same keys and every GT must be exactly --scale times its LQ. Prints the
-    problems found and exits with status 1 if there is any.
+    the same keys and every GT must be exactly --scale times its LQ. Given an
+    options file (.yml), the data roots of its --section are checked so, GT
+    with LQ at its scale; a traiNNer-redux file folder pair by folder pair,
+    with its rules (files pair by name whatever their extension; an embedded
+    colour profile other than sRGB is a problem: it converts those, dalisr
+    does not). Prints the problems found and exits with status 1 if there is any.
     """
-    if lq is not None and scale is None:
-        raise DalisrError("--paired-with needs --scale (e.g. --scale 4)")
-    if scale is not None and lq is None:
-        raise DalisrError("--scale is for --paired-with LQ")
-    gt_source = verify.open_source(source, meta_info)
-    lq_source = verify.open_source(lq) if lq else None
-    total = verify.count_images(gt_source) + (verify.count_images(lq_source) if lq_source else 0)
+    from ..config import is_options_file
+
+    if is_options_file(source):
+        if lq is not None or scale is not None or meta_info is not None:
+            raise DalisrError("an options file names its own folders, scale and meta info: drop --paired-with, "
+                              "--scale and --meta-info")
+        checks = verify.option_sources(source, section)
+    else:
+        if os.path.isfile(source):
+            raise DalisrError(f"{source} is a file: give a data folder, an LMDB or an options file (.yml)")
+        if lq is not None and scale is None:
+            raise DalisrError("--paired-with needs --scale (e.g. --scale 4)")
+        if scale is not None and lq is None:
+            raise DalisrError("--scale is for --paired-with LQ")
+        checks = [(verify.open_source(source, meta_info), verify.open_source(lq) if lq else None, scale)]
+    total = sum(verify.count_images(g) + (verify.count_images(q) if q else 0) for g, q, _ in checks)
+    report = verify.VerifyReport()
     with progress(total, "verify") as bar:
-        report = verify.verify(gt_source, lq_source, scale, workers=workers, progress=bar.update)
+        for gt_source, lq_source, factor in checks:
+            part = verify.verify(gt_source, lq_source, factor, workers=workers, progress=bar.update)
+            report.checked += part.checked
+            report.problems += part.problems
     for problem in report.problems[:max_report]:
         click.echo(f"problem: {problem}")
     if len(report.problems) > max_report:

@@ -43,7 +43,9 @@ def train(options_file: str, launcher: str, auto_resume: bool, debug: bool, loca
     from ..integrations.basicsr.importing import import_basicsr
     from ..integrations.basicsr.script import import_packages
     from ..integrations.basicsr.train_pipeline import run_training
+    from ..integrations.trainner.options import refuse_trainner_file
 
+    refuse_trainner_file(options_file)
     if more_force_yml and not force_yml:
         raise click.UsageError(f"unexpected arguments: {' '.join(more_force_yml)}")
     args = ["--launcher", launcher, "--local_rank", str(local_rank)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..config import DatasetConfig
+from ..dialect import TRAINNER
 from ..errors import DalisrError
 from ..storage import Store
 from .base import DatasetIndex, Sample
@@ -41,6 +42,11 @@ BUILDERS: dict[str, Callable[[DatasetConfig], tuple[DatasetIndex, dict[str, Stor
 def build_dataset(cfg: DatasetConfig, device: str = "cpu") -> tuple[DatasetIndex, dict[str, Store]]:
     """The dataset index and its stores for ``cfg.type``; ``device``: where the loader runs (a degrading dataset's
     noise fields are drawn by the graph on a GPU, by the source on a CPU)."""
+    if cfg.dialect == TRAINNER:
+        from .trainner_types import build_trainner
+
+        with collector_paused():
+            return build_trainner(cfg, device)
     builder = BUILDERS.get(cfg.type)
     if builder is None:
         raise DalisrError(f"{cfg.where('type')}: '{cfg.type}' has no dalisr pipeline yet. "

@@ -47,6 +47,13 @@ class DatasetIndex:
     extra_outputs: dict[str, str] = {}
     #: BasicSR's crop-or-pad: GT padded (reflect-101) up to this square and cut to it, after the flips
     crop_pad_size: int | None = None
+    #: how the crop-or-pad fills: ``reflect_101`` (BasicSR) or ``zeros`` (traiNNer-redux: black bottom/right)
+    crop_pad_fill: str = "reflect_101"
+    #: a 90-degree rotation drawn whatever ``use_rot`` says (traiNNer-redux's GT-only datasets do so; ``use_rot``
+    #: then gates only the vertical flip): :func:`dalisr.sampling.flip_rule`
+    rotates_always: bool = False
+    #: bits per channel of the decoded frames: 8 (uint8, BasicSR's) or 16 (uint16: 16-bit images kept 16-bit)
+    pixel_depth: int = 8
     #: the graph's image outputs where they are not the roles (the graph makes them: see :mod:`dalisr.contract`)
     graph_images: tuple[str, ...] = ()
     #: whether the extra outputs reach the batch (False: the graph consumes them)
@@ -74,6 +81,11 @@ class DatasetIndex:
         """The arrays of :attr:`extra_outputs`, in order, for sample ``index``; ``rng`` is the sample's own
         stream (from seed, epoch and position), so they are reproducible and resumable."""
         return ()
+
+    def flip_bits(self, flips: np.ndarray) -> np.ndarray:
+        """The sample's flip bits as the graph and readers apply them, from its draws (the same unless the type
+        has a rule of its own: :attr:`rotates_always`)."""
+        return flips
 
     def name(self, index: int) -> str:
         """A short name of sample ``index`` for messages and stats (the GT key's base name, a clip/frame ...)."""

@@ -27,18 +27,13 @@ from .base import DatasetIndex, gt_list, require_samples
 CROP_PAD_SIZE = 400  # BasicSR hard-codes it too
 
 
-class RealESRGANDataset(DatasetIndex):
-    """One GT key per sample; batches carry ``gt``, ``gt_path`` and the three kernels (N x 21 x 21 float32)."""
+class GTKeys(DatasetIndex):
+    """A GT-only index kept as one list of key strings (the types that read one GT image per sample)."""
 
     roles = {"gt": 1}
-    extra_outputs = {"kernel1": "float32", "kernel2": "float32", "sinc_kernel": "float32"}
-    crop_pad_size = CROP_PAD_SIZE
 
-    def __init__(self, keys: Sequence[str], root: str | None, kernels: KernelOptions) -> None:
-        """``root``: what ``gt_path`` joins the key to (``dataroot_gt``), or None where it is the key (LMDB)."""
+    def __init__(self, keys: Sequence[str]) -> None:
         self.keys = list(keys)
-        self.root = root
-        self.kernels = kernels
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -48,6 +43,19 @@ class RealESRGANDataset(DatasetIndex):
 
     def name(self, index: int) -> str:
         return os.path.splitext(os.path.basename(self.keys[index]))[0]
+
+
+class RealESRGANDataset(GTKeys):
+    """One GT key per sample; batches carry ``gt``, ``gt_path`` and the three kernels (N x 21 x 21 float32)."""
+
+    extra_outputs = {"kernel1": "float32", "kernel2": "float32", "sinc_kernel": "float32"}
+    crop_pad_size = CROP_PAD_SIZE
+
+    def __init__(self, keys: Sequence[str], root: str | None, kernels: KernelOptions) -> None:
+        """``root``: what ``gt_path`` joins the key to (``dataroot_gt``), or None where it is the key (LMDB)."""
+        super().__init__(keys)
+        self.root = root
+        self.kernels = kernels
 
     def extra_arrays(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         return draw_kernels(self.kernels, rng)

@@ -3,7 +3,7 @@
 The same distributions as BasicSR's ``RealESRGANDataset`` (its
 ``random_mixed_kernels`` and ``circular_lowpass_kernel``), written anew:
 
-* a kernel size uniform over 7, 9, ..., 21;
+* a kernel size uniform over 7, 9, ..., 21 (traiNNer-redux: over its ``kernel_range``);
 * with probability ``sinc_prob`` a circular low-pass (sinc) kernel, cutoff
   ``omega_c`` uniform in [pi/3, pi) for sizes below 13, else [pi/5, pi);
 * otherwise one of ``kernel_list`` chosen with weights ``kernel_prob``:
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,6 +47,7 @@ class BlurOptions:
     betag_range: tuple[float, float]
     betap_range: tuple[float, float]
     sinc_prob: float
+    sizes: tuple[int, ...] = KERNEL_SIZES  # the kernel sizes drawn from (traiNNer-redux: its kernel_range)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class KernelOptions:
     first: BlurOptions
     second: BlurOptions
     final_sinc_prob: float
+    final_sizes: tuple[int, ...] = KERNEL_SIZES
 
     #: the option keys read, per degradation (suffix ``2`` for the second)
     BLUR_KEYS = ("kernel_list", "kernel_prob", "blur_sigma", "betag_range", "betap_range", "sinc_prob")
@@ -65,6 +67,11 @@ class KernelOptions:
         """Read and check the kernel keys of a dataset section; DalisrError names a missing or bad key."""
         return cls(first=_blur_options(opt, "", origin), second=_blur_options(opt, "2", origin),
                    final_sinc_prob=_probability(opt, "final_sinc_prob", origin))
+
+    def with_sizes(self, first: tuple[int, ...], second: tuple[int, ...], final: tuple[int, ...]) -> KernelOptions:
+        """The same options drawing kernel sizes from these (odd, at most 21) instead of BasicSR's 7..21."""
+        return replace(self, first=replace(self.first, sizes=first), second=replace(self.second, sizes=second),
+                       final_sizes=final)
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,7 @@ def _uniform(rng: np.random.Generator, low: float, high: float) -> float:
 
 def draw_blur(opts: BlurOptions, rng: np.random.Generator) -> KernelDraw:
     """The parameters of a first- or second-degradation kernel."""
-    size = KERNEL_SIZES[int(rng.integers(len(KERNEL_SIZES)))]
+    size = opts.sizes[int(rng.integers(len(opts.sizes)))]
     if rng.random() < opts.sinc_prob:
         low = math.pi / 3 if size < 13 else math.pi / 5
         return KernelDraw(SINC, size, omega_c=_uniform(rng, low, math.pi))
@@ -148,11 +155,12 @@ def draw_blur(opts: BlurOptions, rng: np.random.Generator) -> KernelDraw:
     return KernelDraw(kind, size, sigma_x, sigma_y, theta, beta)
 
 
-def draw_final_sinc(final_sinc_prob: float, rng: np.random.Generator) -> KernelDraw | None:
+def draw_final_sinc(final_sinc_prob: float, rng: np.random.Generator,
+                    sizes: tuple[int, ...] = KERNEL_SIZES) -> KernelDraw | None:
     """The final sinc kernel's parameters, or None for the pulse."""
     if rng.random() >= final_sinc_prob:
         return None
-    size = KERNEL_SIZES[int(rng.integers(len(KERNEL_SIZES)))]
+    size = sizes[int(rng.integers(len(sizes)))]
     return KernelDraw(SINC, size, omega_c=_uniform(rng, math.pi / 3, math.pi))
 
 
@@ -220,6 +228,6 @@ def draw_kernels(opts: KernelOptions, rng: np.random.Generator) -> tuple[np.ndar
     """``kernel1``, ``kernel2`` and ``sinc_kernel`` for one sample: float32, 21 x 21 each."""
     kernel1 = pad_kernel(render(draw_blur(opts.first, rng)))
     kernel2 = pad_kernel(render(draw_blur(opts.second, rng)))
-    final = draw_final_sinc(opts.final_sinc_prob, rng)
+    final = draw_final_sinc(opts.final_sinc_prob, rng, opts.final_sizes)
     sinc = pulse() if final is None else pad_kernel(render(final))
     return kernel1, kernel2, sinc

@@ -31,20 +31,41 @@ class GraphSpec:
     #: Vimeo90KRecurrentDataset's ``flip_sequence``: frames t = 0..T-1 then T-1..0 (7 read, 14 out)
     mirror_sequence: bool = False
     device: str = "cpu"  # "cpu" or "gpu"
+    #: bits per channel of the decoded frames: 8 (uint8, / 255) or 16 (uint16, / 65535: 16-bit images kept so)
+    depth: int = 8
+    #: ``color: y`` rounded to 8-bit levels before it is scaled (traiNNer-redux's rgb2ycbcr on uint8 images)
+    y_levels: bool = False
+    #: embedded colour profiles: ``ignored`` (OpenCV and BasicSR ignore them) or ``srgb`` (traiNNer-redux converts
+    #: them: dalisr takes sRGB ones and refuses others, :func:`dalisr.formats.icc.check_srgb`)
+    colour_profiles: str = "ignored"
+
+    @property
+    def max_value(self) -> float:
+        """The decoded frames' white: 255 or 65535."""
+        return 65535.0 if self.depth == 16 else 255.0
 
     @property
     def train(self) -> bool:
         return self.phase == "train"
 
 
-def decode(encoded, device: str):
-    """Encoded bytes -> HWC uint8 RGB (gray is expanded to 3 channels, as cv2.IMREAD_COLOR does)."""
+def pixel_type(depth: int) -> dict:
+    """The decoders' type argument for frames of ``depth`` bits: none for 8 (their default, uint8), uint16 for 16
+    (a 16-bit PNG keeps its values; 8-bit ones are widened by 257, so value / 65535 is value8 / 255)."""
+    from nvidia.dali import types
+
+    return {"dtype": types.UINT16} if depth == 16 else {}
+
+
+def decode(encoded, device: str, depth: int = 8):
+    """Encoded bytes -> HWC RGB of ``depth`` bits (gray is expanded to 3 channels, as cv2.IMREAD_COLOR does)."""
     from nvidia.dali import fn, types
 
-    return fn.decoders.image(encoded, device="mixed" if device == "gpu" else "cpu", output_type=types.RGB)
+    return fn.decoders.image(encoded, device="mixed" if device == "gpu" else "cpu", output_type=types.RGB,
+                             **pixel_type(depth))
 
 
-def decode_window(encoded, anchor, size: int, device: str):
+def decode_window(encoded, anchor, size: int, device: str, depth: int = 8):
     """Decode only the ``size`` square at ``anchor`` (``[top, left]``): HWC uint8 RGB.
 
     DALI's ROI decoding (``fn.decoders.image_slice``) gives the same pixels as
@@ -54,7 +75,8 @@ def decode_window(encoded, anchor, size: int, device: str):
     from nvidia.dali import fn, types
 
     return fn.decoders.image_slice(encoded, anchor, fn.constant(idata=[size, size], dtype=types.INT32), axes=[0, 1],
-                                   device="mixed" if device == "gpu" else "cpu", output_type=types.RGB)
+                                   device="mixed" if device == "gpu" else "cpu", output_type=types.RGB,
+                                   **pixel_type(depth))
 
 
 def crop_anchor(encoded_lq, fractions, patch: int):
@@ -74,7 +96,8 @@ def crop_anchor(encoded_lq, fractions, patch: int):
     return fn.cast(fn.stack(top, left), dtype=types.INT32)
 
 
-def paired_crop(encoded_gts: Sequence, encoded_lqs: Sequence, fractions, gt_size: int, scale: int, device: str):
+def paired_crop(encoded_gts: Sequence, encoded_lqs: Sequence, fractions, gt_size: int, scale: int, device: str,
+                depth: int = 8):
     """BasicSR's paired_random_crop, decoding only the windows: LQ at the anchor, GT at ``anchor * scale``.
 
     Every LQ frame gets the same window and every GT frame the same window
@@ -84,8 +107,8 @@ def paired_crop(encoded_gts: Sequence, encoded_lqs: Sequence, fractions, gt_size
     patch = gt_size // scale
     anchor = crop_anchor(encoded_lqs[0], fractions, patch)
     gt_anchor = anchor * scale
-    gts = [decode_window(e, gt_anchor, gt_size, device) for e in encoded_gts]
-    return gts, [decode_window(e, anchor, patch, device) for e in encoded_lqs]
+    gts = [decode_window(e, gt_anchor, gt_size, device, depth) for e in encoded_gts]
+    return gts, [decode_window(e, anchor, patch, device, depth) for e in encoded_lqs]
 
 
 def val_crop_gt(gt, encoded_lq, scale: int):
@@ -117,18 +140,24 @@ def augment(images: Sequence, flips, use_hflip: bool, use_rot: bool) -> list:
     return out
 
 
-def to_y(img):
-    """RGB uint8 -> Y float in [0, 1] (HW1): BasicSR's bgr2ycbcr(img / 255, y_only=True)."""
+def to_y(img, spec: GraphSpec | None = None):
+    """RGB -> Y float in [0, 1] (HW1): BasicSR's bgr2ycbcr(img / 255, y_only=True); with ``spec.y_levels``
+    rounded to 8-bit levels first, as traiNNer-redux's rgb2ycbcr gives it for uint8 images."""
     from nvidia.dali import fn, types
+    from nvidia.dali import math as dmath
 
-    x = fn.cast(img, dtype=types.FLOAT) / 255.0
+    white = spec.max_value if spec is not None else 255.0
+    x = fn.cast(img, dtype=types.FLOAT) / white
     wr, wg, wb = Y_WEIGHTS_RGB
-    y = (x[:, :, 0] * wr + x[:, :, 1] * wg + x[:, :, 2] * wb + 16.0) / 255.0
-    return fn.expand_dims(y, axes=[2], new_axis_names="C")
+    y = x[:, :, 0] * wr + x[:, :, 1] * wg + x[:, :, 2] * wb + 16.0
+    if spec is not None and spec.y_levels:
+        y = dmath.floor(y + 0.5)  # numpy's round on [16, 235]: no half-way value lands on an even/odd tie
+    return fn.expand_dims(y / 255.0, axes=[2], new_axis_names="C")
 
 
 def to_tensor(img, spec: GraphSpec, crop: dict | None = None, mirror=None, transposed: bool = False):
-    """HWC -> CHW float32: ``/255`` for uint8 (or Y already in [0, 1]), then ``(x - mean) / std``.
+    """HWC -> CHW float32: ``/255`` for uint8, ``/65535`` for uint16 (or Y already in [0, 1]), then
+    ``(x - mean) / std``.
 
     In the same pass, where given: ``crop`` (``crop_mirror_normalize``'s crop arguments) is cut, ``mirror`` (a
     per-sample 0/1 node) flips it left-right, and ``transposed`` swaps its spatial axes (a square crop's
@@ -139,9 +168,9 @@ def to_tensor(img, spec: GraphSpec, crop: dict | None = None, mirror=None, trans
     mean = np.zeros(channels) if spec.mean is None else np.resize(np.asarray(spec.mean, np.float64), channels)
     std = np.ones(channels) if spec.std is None else np.resize(np.asarray(spec.std, np.float64), channels)
     if spec.color_y:
-        img = to_y(img)
+        img = to_y(img, spec)
     else:
-        mean, std = mean * 255.0, std * 255.0
+        mean, std = mean * spec.max_value, std * spec.max_value
     kwargs = dict(crop) if crop is not None else {}
     if mirror is not None:
         kwargs["mirror"] = mirror

@@ -51,7 +51,8 @@ def _paired(frames: dict, decoded: dict | None, fractions, flips, spec: GraphSpe
         if pixels:  # the source has cut the windows already
             gts, lqs = decoded["gt"], decoded["lq"]
         else:
-            gts, lqs = paired_crop(frames["gt"], frames["lq"], fractions, spec.gt_size, spec.scale, spec.device)
+            gts, lqs = paired_crop(frames["gt"], frames["lq"], fractions, spec.gt_size, spec.scale, spec.device,
+                                   spec.depth)
         both = augment([*gts, *lqs], flips, spec.use_hflip, spec.use_rot)
         return both[:len(gts)], both[len(gts):]
     gts, lqs = decoded["gt"], decoded["lq"]
@@ -107,7 +108,7 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions, se
         elif spec.train and spec.gt_size:  # decode only the crop windows
             decoded = None
         else:
-            decoded = {role: [decode(e, spec.device) for e in enc] for role, enc in frames.items()}
+            decoded = {role: [decode(e, spec.device, spec.depth) for e in enc] for role, enc in frames.items()}
         if "lq" in roles and "gt" in roles:
             gts, lqs = _paired(frames, decoded, fractions, flips, spec, pixels)
             out = {"gt": gts, "lq": lqs}
@@ -115,7 +116,7 @@ def build_pipeline(source: SampleSource, spec: GraphSpec, rt: RuntimeOptions, se
             (role,) = roles
             if decoded is None:
                 anchor = crop_anchor(frames[role][0], fractions, spec.gt_size)
-                imgs = [decode_window(e, anchor, spec.gt_size, spec.device) for e in frames[role]]
+                imgs = [decode_window(e, anchor, spec.gt_size, spec.device, spec.depth) for e in frames[role]]
             else:
                 imgs = decoded[role]
             out = {role: augment(imgs, flips, spec.use_hflip, spec.use_rot)}

@@ -1,23 +1,27 @@
-"""What BasicSR's train_pipeline gets for a dalisr section in place of its dataset, sampler, loader and prefetcher."""
+"""What a training loop built like BasicSR's (BasicSR's train_pipeline, traiNNer-redux's train.py) gets for a
+dalisr section in place of its dataset, sampler, loader and prefetcher."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
+from typing import Any
 
-from ...loader.dali_loader import DaliLoader
+from ..loader.dali_loader import DaliLoader
 
 
 class DalisrDataset:
-    """What BasicSR's ``build_dataset`` returns for a dalisr section: the index is read, DALI not yet started.
+    """What ``build_dataset`` returns for a dalisr section: the index is read, DALI not yet started.
 
-    ``opt`` is the section (BasicSR's validation reads ``dataset.opt['name']``); ``len()``
-    is what BasicSR's epoch arithmetic needs (see :func:`length_for_basicsr`).
+    ``opt`` is the section as the loop holds it (BasicSR's validation reads ``dataset.opt['name']``); ``len()``
+    is what the loop's epoch arithmetic needs (BasicSR: :func:`~dalisr.integrations.basicsr.launcher.
+    length_for_basicsr`); ``label`` what traiNNer-redux's logs name the samples.
     """
 
-    def __init__(self, opt: Mapping, loader: DaliLoader, length: int) -> None:
+    def __init__(self, opt: Any, loader: DaliLoader, length: int, label: str = "samples") -> None:
         self.opt = opt
         self.loader = loader
         self._length = length
+        self.label = label
 
     def __len__(self) -> int:
         return self._length

@@ -8,22 +8,26 @@ import sys
 from collections.abc import Mapping
 
 from ..config import DatasetConfig, load_dataset_options
-from ..datasets import build_dataset
+from ..datasets import DatasetIndex, build_dataset
+from ..dialect import TRAINNER
 from ..errors import DalisrError
 from ..graph.ops import GraphSpec
 from ..graph.pipeline import RuntimeOptions
 from ..sampling import EpochPlan
-from ..sources.choose import first_value_is_png, workers_decode_png
+from ..sources.choose import first_value_is_png, first_values_depth, workers_decode_png
+from ..storage import Store
 from ..storage.page_cache import check_fits
 from ..storage.residency import check_resident, loader_files
+from ..trainner_config import enlarge_ratio
 from .dali_loader import DaliLoader
 from .lifecycle import cuda_initialized
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 0
-# types BasicSR never crops or flips, whatever the phase
-WHOLE_IMAGES = ("SingleImageDataset", "VideoTestDataset", "VideoRecurrentTestDataset")
+# types BasicSR (and traiNNer-redux, by its names) never crops or flips, whatever the phase
+WHOLE_IMAGES = ("SingleImageDataset", "VideoTestDataset", "VideoRecurrentTestDataset", "singleimagedataset",
+                "singlelqdataset")
 
 
 def resolve_device(device: str) -> str:
@@ -90,46 +94,68 @@ def runtime_options(cfg: DatasetConfig, device: str, batch_size: int, png_values
                           device_id=_device_id(device))
 
 
-def graph_spec(cfg: DatasetConfig, device: str) -> GraphSpec:
+def graph_spec(cfg: DatasetConfig, device: str, dataset: DatasetIndex | None = None) -> GraphSpec:
     def as_tuple(key):
         value = cfg.get(key)
         return None if value is None else tuple(float(v) for v in value)
 
+    trainner = cfg.dialect == TRAINNER
     whole = cfg.type in WHOLE_IMAGES
+    color_y = cfg.get("color") == "y"
+    if trainner and color_y and cfg.type == "pairedimagedataset":
+        log.info("%s: color: y is ignored, as traiNNer-redux's pairedimagedataset ignores it", cfg.origin)
+        color_y = False
     return GraphSpec(phase="train" if cfg.phase == "train" else "val", gt_size=None if whole else cfg.get("gt_size"),
                      scale=cfg.get("scale", 1), use_hflip=bool(cfg.get("use_hflip", False)) and not whole,
-                     # BasicSR's FFHQDataset flips faces but never rotates them
-                     use_rot=bool(cfg.get("use_rot", False)) and cfg.type != "FFHQDataset" and not whole,
-                     color_y=cfg.get("color") == "y",
-                     mean=as_tuple("mean"), std=as_tuple("std"),
+                     # BasicSR's FFHQDataset flips faces but never rotates them; traiNNer-redux's GT-only types
+                     # rotate whatever use_rot says
+                     use_rot=(bool(cfg.get("use_rot", False)) and cfg.type != "FFHQDataset" and not whole)
+                     or bool(dataset is not None and dataset.rotates_always),
+                     color_y=color_y, mean=as_tuple("mean"), std=as_tuple("std"),
                      mirror_sequence=cfg.type == "Vimeo90KRecurrentDataset" and bool(cfg.get("flip_sequence", False)),
-                     device=device)
+                     device=device, depth=dataset.pixel_depth if dataset is not None else 8, y_levels=trainner,
+                     colour_profiles="srgb" if trainner else "ignored")
+
+
+def pixel_depth(cfg: DatasetConfig, dataset: DatasetIndex, stores: dict[str, Store]) -> int:
+    """Bits per channel a traiNNer-redux dataset decodes: ``bit_depth`` (dalisr's key: 8, 16, auto), where auto is
+    16 if a PNG value of the first sample is 16-bit, else 8 (a later 16-bit PNG is then refused, naming the key)."""
+    choice = cfg.get("bit_depth", "auto")
+    if choice not in ("auto", 8, 16):
+        raise DalisrError(f"{cfg.where('bit_depth')} is {choice!r}. Fix: use auto, 8 or 16")
+    return first_values_depth(dataset, stores) if choice == "auto" else choice
 
 
 def build_dataloader(opt: Mapping | str | os.PathLike, device: str = "auto", shard_id: int | None = None,
                      num_shards: int | None = None, seed: int | None = None, *,
-                     section: str | None = None, origin: str | None = None) -> DaliLoader:
+                     section: str | None = None, origin: str | None = None, dialect: str | None = None) -> DaliLoader:
     """A DALI loader for a BasicSR dataset option dict or YAML file (a whole options file: ``datasets.train``).
 
     ``device``: ``cpu``, ``gpu`` or ``auto``. Shards default to the
     torch.distributed rank and world size (or RANK / WORLD_SIZE). ``seed``
     (default 0, the same on every rank) fixes the order, crops and flips.
     ``origin`` names where an option dict came from, for error messages.
+    ``dialect``: ``basicsr`` or ``trainner`` (traiNNer-redux's schema and
+    semantics); by default recognised from the options (:mod:`dalisr.dialect`).
     """
-    cfg = load_dataset_options(opt, section=section, origin=origin)
+    cfg = load_dataset_options(opt, section=section, origin=origin, dialect=dialect)
     device = resolve_device(device)
     shard_id, num_shards = resolve_shard(shard_id, num_shards)
     dataset, stores = build_dataset(cfg, device)
     train = cfg.phase == "train"
-    batch_size = cfg.get("batch_size_per_gpu", 16 if train else 1)
+    batch_size = cfg.get("batch_size_per_gpu", 16 if train else 1) if train or cfg.dialect != TRAINNER else 1
+    ratio = cfg.get("dataset_enlarge_ratio", 1)
+    if cfg.dialect == TRAINNER:  # `auto` and its val sections' batch of 1, as traiNNer-redux settles them
+        ratio = enlarge_ratio(cfg.opt, len(dataset), batch_size)
+        dataset.pixel_depth = pixel_depth(cfg, dataset, stores)
     plan = EpochPlan(num_samples=len(dataset), batch_size=batch_size,
                      seed=DEFAULT_SEED if seed is None else int(seed), shard_id=shard_id, num_shards=num_shards,
                      shuffle=cfg.get("use_shuffle", train) if train else False,
-                     enlarge_ratio=cfg.get("dataset_enlarge_ratio", 1) if train else 1,
+                     enlarge_ratio=ratio if train else 1,
                      last_batch=cfg.get("last_batch", "drop" if train else "pad"))
     check_fits(s.path for s in stores.values() if s.kind == "lmdb")
     check_resident(*loader_files(dataset, stores))
-    spec = graph_spec(cfg, device)
+    spec = graph_spec(cfg, device, dataset)
     # a dataset whose LQ the graph makes decodes its values in the graph, whatever they are
     png_values = not dataset.bicubic_lq and first_value_is_png(dataset, stores)
     runtime = runtime_options(cfg, device, batch_size, png_values, train_crop=bool(spec.train and spec.gt_size))

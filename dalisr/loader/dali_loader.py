@@ -15,10 +15,11 @@ from ..graph.ops import GraphSpec
 from ..graph.pipeline import RuntimeOptions, build_pipeline
 from ..sampling import EpochPlan, graph_seed
 from ..sources.base import SampleSource, key_rng
-from ..sources.choose import ReadOptions, first_value_is_png, make_source, workers_decode_png
+from ..sources.choose import ReadOptions, first_value_is_png, make_source
 from ..storage import Store
 from .graph_state import STATE_KEY, GraphResume, generators_state, restore_failed, resume_from
 from .lifecycle import shutdown_pipeline, track, untrack
+from .read_options import read_options
 from .watchdog import WorkerWatchdog, started_processes
 
 log = logging.getLogger(__name__)
@@ -229,14 +230,9 @@ class DaliLoader:
 
     def _read_options(self) -> ReadOptions:
         spec, rt = self.spec, self.runtime
-        train_crop = bool(spec.train and spec.gt_size)
-        if self.png_values is None and train_crop and rt.png_window:
+        if self.png_values is None and spec.train and spec.gt_size and rt.png_window:
             self.png_values = first_value_is_png(self.dataset, self.stores)
-        decode_png = rt.png_window and workers_decode_png(bool(self.png_values), train_crop, rt.py_num_workers,
-                                                          rt.num_threads)
-        return ReadOptions(train=spec.train, gt_size=spec.gt_size, scale=spec.scale, use_hflip=spec.use_hflip,
-                           use_rot=spec.use_rot, decode_png=decode_png, check_pairs=self.check_pairs,
-                           on_error=self.on_error)
+        return read_options(spec, rt, bool(self.png_values), self.check_pairs, self.on_error)
 
     def _finish_epoch(self) -> None:
         try:

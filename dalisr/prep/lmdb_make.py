@@ -4,6 +4,9 @@ Keys (the LMDB key; meta_info.txt names it ``key.png``):
 
 * ``div2k``: every ``*.png`` directly in IN, key = file name without ``.png`` (``0001_s001``);
 * ``folder``: every image directly in IN (png/jpg/bmp/...), key = file name without extension;
+* ``tree``: every image in and below IN, key = its path below IN without extension (``sub/0001``): how
+  traiNNer-redux's folders pair GT and LQ (by stem, whatever the extension); two files of one stem are refused,
+  and so is an embedded colour profile other than sRGB (traiNNer-redux converts those, the PNG values would not);
 * ``reds``: ``IN/clip/frame.png``, key ``clip/frame`` (``000/00000000``);
 * ``vimeo90k``: the sequences of ``sep_trainlist.txt``, ``IN/clip/seq/imN.png``, key ``clip/seq/imN``;
   mode ``gt`` keeps only ``im4``, mode ``lq`` all seven frames.
@@ -21,15 +24,16 @@ from dataclasses import dataclass
 
 from ..errors import DalisrError
 from ..formats.codec import encode_value, header_shape, image_shape
+from ..formats.icc import check_srgb
 from ..formats.meta_info import CODECS, read_sequence_list
-from .files import list_images, read_image, require_folder
+from .files import list_images, read_bytes, read_image, require_folder
 from .lmdb_writer import DEFAULT_BATCH, LmdbWriter
 from .pool import ordered_map
 from .safe_output import tree_bytes
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("div2k", "reds", "vimeo90k", "folder")
+DATASETS = ("div2k", "reds", "vimeo90k", "folder", "tree")
 VIMEO_FRAMES = 7
 
 
@@ -51,8 +55,16 @@ def plan_lmdb(input_folder: str, dataset: str, *, train_list: str | None = None,
         raise DalisrError(f"--dataset '{dataset}' is not known. Fix: use one of {', '.join(DATASETS)}")
     if dataset == "div2k":
         return [LmdbItem(rel, rel[: -len(".png")]) for rel in list_images(input_folder, extensions=(".png",))]
-    if dataset == "folder":
-        return [LmdbItem(rel, os.path.splitext(rel)[0]) for rel in list_images(input_folder)]
+    if dataset in ("folder", "tree"):
+        items = [LmdbItem(rel, os.path.splitext(rel)[0])
+                 for rel in list_images(input_folder, recursive=dataset == "tree")]
+        seen: dict[str, str] = {}
+        for it in items:
+            if it.key in seen:
+                raise DalisrError(f"{input_folder} holds {seen[it.key]} and {it.path}: one key, two files. Nothing "
+                                  "was written. Fix: keep one of them")
+            seen[it.key] = it.path
+        return items
     if dataset == "reds":
         items = []
         for rel in list_images(input_folder, recursive=True, extensions=(".png",)):
@@ -78,9 +90,12 @@ def plan_lmdb(input_folder: str, dataset: str, *, train_list: str | None = None,
     return items
 
 
-def _encode_one(job: tuple[str, str, int]) -> tuple[bytes, tuple[int, int, int], int | str]:
-    """(value, shape, meta level) of one image file in ``codec``: runs in the workers."""
-    path, codec, level = job
+def _encode_one(job: tuple[str, str, int, bool]) -> tuple[bytes, tuple[int, int, int], int | str]:
+    """(value, shape, meta level) of one image file in ``codec``: runs in the workers. ``srgb_only``: refuse an
+    embedded colour profile other than sRGB (re-encoding drops it, where traiNNer-redux would convert)."""
+    path, codec, level, srgb_only = job
+    if srgb_only:
+        check_srgb(read_bytes(path), path, "the input folder")
     img = read_image(path)
     try:
         value, meta_level = encode_value(img, codec, level)
@@ -132,7 +147,7 @@ def estimate_lmdb_bytes(paths: list[str], codec: str) -> int:
 
 def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compress_level: int = 1,
                 workers: int = 1, batch: int = DEFAULT_BATCH, overwrite: bool = False,
-                progress: Callable[[int], None] | None = None, codec: str = "png") -> int:
+                progress: Callable[[int], None] | None = None, codec: str = "png", srgb_only: bool = False) -> int:
     """Write ``items`` into the LMDB ``output`` (with meta_info.txt); the number of images written.
 
     ``codec="raw"`` stores decoded pixels instead of PNG (meta info level ``raw``),
@@ -151,7 +166,7 @@ def create_lmdb(input_folder: str, output: str, items: list[LmdbItem], *, compre
         raise DalisrError(f"--codec '{codec}' is not one of {', '.join(CODECS)}")
     check_key_names(items, input_folder)
     group_shape: dict[str, tuple[tuple[int, int, int], str]] = {}
-    jobs = [(os.path.join(input_folder, it.path), codec, compress_level) for it in items]
+    jobs = [(os.path.join(input_folder, it.path), codec, compress_level, srgb_only) for it in items]
     with LmdbWriter(output, batch=batch, overwrite=overwrite,
                     expected_bytes=estimate_lmdb_bytes([job[0] for job in jobs], codec)) as writer:
         for item, (data, shape, level) in zip(items, ordered_map(_encode_one, jobs, workers)):

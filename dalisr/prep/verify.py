@@ -1,9 +1,11 @@
 """``verify``: every image decodes, matches its meta info, and GT is exactly scale x LQ.
 
 Sources are image folders (every image in and below it; its key is the path
-without extension) or LMDBs (the keys of ``meta_info.txt``). Problems are
-collected, not raised, so one run reports all of them; only an unusable input
-(missing or empty folder) raises.
+without extension) or LMDBs (the keys of ``meta_info.txt``), or the data roots
+of an options file's dataset section (:func:`option_sources`: a traiNNer-redux
+file's folder pairs, checked with its rules: pairs by stem, colour profiles
+other than sRGB reported). Problems are collected, not raised, so one run
+reports all of them; only an unusable input (missing or empty folder) raises.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from ..errors import DalisrError
 from ..formats.codec import image_shape
+from ..formats.icc import embedded_profile, is_srgb, profile_description
 from ..formats.meta_info import RAW, MetaEntry, entries_codec, format_shape, read_meta_info
 from ..formats.raw import raw_pixels
 from .files import list_images, require_folder
@@ -39,6 +42,8 @@ class Source:
     missing: set[str] = field(default_factory=set)
     #: how the values are stored (``png``: any encoded image; ``raw``: dalisr's raw codec), from the meta info
     codec: str = "png"
+    #: report embedded colour profiles other than sRGB (traiNNer-redux's semantics: it converts them, dalisr not)
+    srgb_only: bool = False
 
     def where(self, key: str) -> str:
         if self.kind == "lmdb":
@@ -112,45 +117,52 @@ def _lmdb_keys(path: str) -> Iterator[str]:
             yield raw.decode("ascii", errors="replace")
 
 
-def _decode(job: tuple[str, bytes | None, str]) -> tuple[int, int, int] | None:
-    """The (h, w, c) of an image (a file path, or bytes read already, in ``codec``), None if it does not decode."""
-    path, data, codec = job
+def _decode(job: tuple[str, bytes | None, str, bool]) -> tuple[tuple[int, int, int] | None, str | None]:
+    """The (h, w, c) of an image (a file path, or bytes read already, in ``codec``), None if it does not decode;
+    and with ``srgb_only`` the name of a colour profile it embeds other than sRGB, else None."""
+    path, data, codec, srgb_only = job
     if data is None:
         try:
             with open(path, "rb") as f:
                 data = f.read()
         except OSError:
-            return None
+            return None, None
     if codec == RAW:  # the header gives the shape, the length check catches truncation
         try:
-            return image_shape(raw_pixels(data))
+            return image_shape(raw_pixels(data)), None
         except DalisrError:
-            return None
+            return None, None
+    profile = embedded_profile(data) if srgb_only and data else None
+    foreign = None if profile is None or is_srgb(profile) else (profile_description(profile) or "unnamed")
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
-    return None if img is None else image_shape(img)
+    return (None if img is None else image_shape(img)), foreign
 
 
-def _jobs(source: Source) -> Iterator[tuple[str, bytes | None, str]]:
+def _jobs(source: Source) -> Iterator[tuple[str, bytes | None, str, bool]]:
     if source.kind == "disk":
         for rel, _ in source.entries.values():
-            yield os.path.join(source.path, rel), None, source.codec
+            yield os.path.join(source.path, rel), None, source.codec, source.srgb_only
         return
     with lmdb_env(source.path).begin() as txn:
         for key in source.entries:
-            yield key, txn.get(key.encode("ascii", errors="replace")), source.codec
+            yield key, txn.get(key.encode("ascii", errors="replace")), source.codec, source.srgb_only
 
 
 def _check(source: Source, report: VerifyReport, workers: int,
            progress: Callable[[int], None] | None) -> dict[str, tuple[int, int, int]]:
     report.problems.extend(source.problems)
     shapes: dict[str, tuple[int, int, int]] = {}
-    for key, shape in zip(source.entries, ordered_map(_decode, _jobs(source), workers)):
+    for key, (shape, foreign) in zip(source.entries, ordered_map(_decode, _jobs(source), workers)):
         report.checked += 1
         if progress:
             progress(1)
         expected = source.entries[key][1]
         if key in source.missing:
             continue
+        if foreign is not None:
+            report.problems.append(f"{source.where(key)} embeds the colour profile '{foreign}', not sRGB: "
+                                   "traiNNer-redux converts it as it reads, dalisr does not. Fix: convert the file "
+                                   "to sRGB once (e.g. `vips icc_transform IN OUT srgb`)")
         if shape is None:
             report.problems.append(f"{source.where(key)} does not decode as an image (corrupt or truncated). "
                                    "Fix: re-create or delete it")
@@ -193,3 +205,31 @@ def verify(gt: Source, lq: Source | None = None, scale: int | None = None, *, wo
         elif c != lc:
             report.problems.append(f"'{key}': GT has {c} channels, LQ {lc} [{gt.where(key)} vs {lq.where(key)}]")
     return report
+
+
+def option_sources(options: str, section: str | None = None) -> list[tuple[Source, Source | None, int | None]]:
+    """(GT, LQ or None, scale) to check for a dataset section of an options file: each GT / LQ folder pair of
+    a traiNNer-redux file (checked with its rules), or the section's dataroot_gt / dataroot_lq."""
+    from ..config import load_dataset_options
+    from ..dialect import TRAINNER
+
+    cfg = load_dataset_options(options, section=section)
+    trainner = cfg.dialect == TRAINNER
+
+    def roots(key: str) -> list[str]:
+        value = cfg.get(key)
+        return [] if not value else (list(value) if trainner else [value])
+
+    gts, lqs = roots("dataroot_gt"), roots("dataroot_lq")
+    if cfg.io_backend.get("type", "disk") == "memcached":
+        raise DalisrError(f"{cfg.origin} reads from memcached. Fix: verify the folders or LMDBs it was loaded from")
+    scale = cfg.get("scale") if gts and lqs else None
+    out = []
+    for i, first in enumerate(gts or lqs):
+        gt = open_source(first)
+        lq = open_source(lqs[i]) if gts and i < len(lqs) else None
+        for src in (gt, lq):
+            if src is not None:
+                src.srgb_only = trainner
+        out.append((gt, lq, scale))
+    return out

@@ -139,6 +139,7 @@ class SampleSource:
         index = int(indices[slot])
         first_bad, replaced = -1, 0
         fractions, flips = sample_draws(self.plan.seed, epoch, position)
+        flips = self.dataset.flip_bits(flips)
         for attempt in range(self.max_replacements + 1):
             try:
                 frames = self.reader.load(self.sample_keys(index, epoch, position), fractions, flips)

@@ -18,6 +18,7 @@ from .crop_pad import CropPadReader
 from .encoded import EncodedReader
 from .gt_windows import GTWindowReader
 from .stats import SourceStats
+from .value_rules import ValueRules
 from .windows import WindowReader
 
 
@@ -32,6 +33,20 @@ def first_value_is_png(dataset: DatasetIndex, stores: dict[str, Store]) -> bool:
     except Exception:  # a broken first sample fails later, where it is read, with its own message
         return False
     return read_png_header(data) is not None
+
+
+def first_values_depth(dataset: DatasetIndex, stores: dict[str, Store]) -> int:
+    """16 where a value of the first sample is a 16-bit PNG, else 8 (one peek per role)."""
+    if not len(dataset):
+        return 8
+    for role, keys in dataset.keys_for(0, np.random.default_rng(0)).items():
+        try:
+            head = read_png_header(stores[role].peek(keys[0]))
+        except Exception:  # a broken first sample fails later, where it is read, with its own message
+            continue
+        if head is not None and head.bit_depth == 16:
+            return 16
+    return 8
 
 
 def workers_decode_png(png_values: bool, train_crop: bool, workers: int, threads: int | None,
@@ -64,6 +79,7 @@ class ReadOptions:
     decode_png: bool = False
     check_pairs: bool = True
     on_error: str = "raise"
+    rules: ValueRules = ValueRules()  # what each value must be (traiNNer-redux's semantics: sRGB, the depth)
 
     @property
     def crop(self) -> bool:
@@ -89,17 +105,22 @@ def choose_reader(dataset: DatasetIndex, stores: dict[str, Store], opts: ReadOpt
                               "convert it with `dalisr convert SRC DST --codec png`")
         return GTWindowReader(stores, opts.scale, opts.gt_size, opts.train, opts.use_hflip, opts.use_rot,
                               check_intact=opts.on_error == "skip", stats=stats)
+    if RAW in codecs and opts.rules.depth == 16:
+        raise DalisrError(f"{', '.join(s.describe() for s in stores.values())} holds raw values, which are 8-bit; "
+                          "this loader decodes 16 bits. Fix: keep the 16-bit images as PNG (`dalisr convert SRC DST "
+                          "--codec png` or png-seek)")
     if dataset.crop_pad_size:
         codec = RAW if RAW in codecs else "png"
-        windows = WindowReader(stores, roles, codec, crop=True, stats=stats)
-        return CropPadReader(windows, dataset.crop_pad_size, opts.use_hflip, opts.use_rot)
+        windows = WindowReader(stores, roles, codec, crop=True, stats=stats, rules=opts.rules)
+        return CropPadReader(windows, dataset.crop_pad_size, opts.use_hflip, opts.use_rot, dataset.crop_pad_fill)
     if RAW in codecs:
         return WindowReader(stores, roles, RAW, crop=opts.crop, scale=opts.scale, gt_size=opts.gt_size, stats=stats)
     if opts.decode_png and opts.crop:
-        return WindowReader(stores, roles, "png", crop=True, scale=opts.scale, gt_size=opts.gt_size, stats=stats)
+        return WindowReader(stores, roles, "png", crop=True, scale=opts.scale, gt_size=opts.gt_size, stats=stats,
+                            rules=opts.rules)
     return EncodedReader(stores, roles, opts.scale, opts.gt_size if opts.train else None,
                          check_pairs=opts.check_pairs and opts.train, check_intact=opts.on_error == "skip",
-                         stats=stats)
+                         stats=stats, rules=opts.rules)
 
 
 def make_source(dataset: DatasetIndex, stores: dict[str, Store], plan: EpochPlan, opts: ReadOptions, *,

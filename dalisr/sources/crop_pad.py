@@ -1,5 +1,8 @@
 """BasicSR's crop-or-pad (Real-ESRGAN's GT): flip, pad to a square with reflect-101, cut the square.
 
+(traiNNer-redux's GT-only types pad with black instead: ``fill="zeros"``, the
+same index maps with no source pixel past the image's edge.)
+
 BasicSR's ``RealESRGANDataset`` flips the whole GT first (``augment``), then
 pads its bottom and right edges with ``cv2.BORDER_REFLECT_101`` up to 400
 where it is smaller, then cuts a random 400 square where it is larger. The
@@ -48,27 +51,35 @@ class CropPadPlan:
 
     @property
     def box(self) -> tuple[int, int, int, int]:
-        """(top, left, height, width) of the source region holding every gathered pixel."""
-        top, left = int(self.rows.min()), int(self.cols.min())
-        return top, left, int(self.rows.max()) - top + 1, int(self.cols.max()) - left + 1
+        """(top, left, height, width) of the source region holding every gathered pixel (-1: a black pixel)."""
+        rows, cols = self.rows[self.rows >= 0], self.cols[self.cols >= 0]
+        top, left = int(rows.min()), int(cols.min())
+        return top, left, int(rows.max()) - top + 1, int(cols.max()) - left + 1
 
 
-def crop_pad_plan(height: int, width: int, flips, fractions, size: int) -> CropPadPlan:
+def black_past(index: np.ndarray, n: int) -> np.ndarray:
+    """Zero padding's index map: each index on an axis of length ``n``, or -1 (a black pixel) past its end."""
+    return np.where(index < n, index, -1)
+
+
+def crop_pad_plan(height: int, width: int, flips, fractions, size: int, fill: str = "reflect_101") -> CropPadPlan:
     """BasicSR's augment then crop-or-pad as index maps into the ``height`` x ``width`` source.
 
     ``flips`` are the effective (hflip, vflip, transpose) bits; ``fractions``
     choose the crop in the flipped, padded image as ``window_anchor`` does
-    (uniform over the positions, as BasicSR's ``random.randint``).
+    (uniform over the positions, as BasicSR's ``random.randint``). ``fill``:
+    ``reflect_101`` (BasicSR's padding) or ``zeros`` (black: index -1).
     """
     hflip, vflip, transpose = (bool(f) for f in flips)
     fh, fw = (width, height) if transpose else (height, width)  # the flipped image's shape
     top, left = window_anchor(fractions, max(fh, size), max(fw, size), size)
-    out_rows = reflect_101(np.arange(top, top + size), fh)  # rows / cols of the flipped image
-    out_cols = reflect_101(np.arange(left, left + size), fw)
+    pad = reflect_101 if fill == "reflect_101" else black_past
+    out_rows = pad(np.arange(top, top + size), fh)  # rows / cols of the flipped image
+    out_cols = pad(np.arange(left, left + size), fw)
     if transpose:  # flipped[r, c] = vh[c, r]
         out_rows, out_cols = out_cols, out_rows
-    rows = height - 1 - out_rows if vflip else out_rows
-    cols = width - 1 - out_cols if hflip else out_cols
+    rows = np.where(out_rows >= 0, height - 1 - out_rows, -1) if vflip else out_rows
+    cols = np.where(out_cols >= 0, width - 1 - out_cols, -1) if hflip else out_cols
     return CropPadPlan(rows, cols, transpose)
 
 
@@ -89,8 +100,13 @@ def gather_unflipped(window: np.ndarray, plan: CropPadPlan, flips) -> np.ndarray
     Crops (no padding) are plain slices; padded axes gather with their index arrays, one axis at a time.
     """
     top, left, _, _ = plan.box
-    out = window[_axis_index(plan.rows, top)]  # BasicSR's result before its transpose
-    out = out[:, _axis_index(plan.cols, left)]
+    rows, cols = plan.rows[plan.rows >= 0], plan.cols[plan.cols >= 0]  # black pixels (-1) come last: a prefix
+    out = window[_axis_index(rows, top)]  # BasicSR's result before its transpose
+    out = out[:, _axis_index(cols, left)]
+    if len(rows) < len(plan.rows) or len(cols) < len(plan.cols):  # zero padding: the rest stays black
+        whole = np.zeros((len(plan.rows), len(plan.cols), *out.shape[2:]), dtype=out.dtype)
+        whole[:len(rows), :len(cols)] = out
+        out = whole
     hflip, vflip, _ = (bool(f) for f in flips)
     # the result is transpose?(vflip?(hflip?(gt))): with the transpose not applied, undo the flips
     if vflip:
@@ -114,6 +130,7 @@ class CropPadReader:
     size: int
     use_hflip: bool
     use_rot: bool
+    fill: str = "reflect_101"
 
     emits_pixels = True
 
@@ -125,6 +142,6 @@ class CropPadReader:
         flips3 = effective_flips(flips, self.use_hflip, self.use_rot)
         with self.windows.opened(keys) as sample:
             height, width = sample.shapes["gt"][0]
-            plan = crop_pad_plan(height, width, flips3, fractions, self.size)
+            plan = crop_pad_plan(height, width, flips3, fractions, self.size, self.fill)
             box = sample.cut({"gt": [plan.box]})
         return Frames([gather_unflipped(box.arrays[0], plan, flips3)], box.seek_mismatches)

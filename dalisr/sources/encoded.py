@@ -14,6 +14,7 @@ from ..formats.png import png_intact
 from ..storage import Store
 from .base import Frames, gt_partner, split_roles
 from .stats import SourceStats
+from .value_rules import ValueRules
 
 
 def check_sizes(gt: bytes, lq: bytes, key: str, where: str, scale: int, gt_size: int | None) -> None:
@@ -63,6 +64,7 @@ class EncodedReader:
     check_pairs: bool = False
     check_intact: bool = False
     stats: SourceStats | None = None
+    rules: ValueRules = ValueRules()
 
     emits_pixels = False
     codec = "png"
@@ -77,6 +79,7 @@ class EncodedReader:
             store = self.stores[role]
             for k in keys[role]:
                 data, seconds = read_checked(store, k, self.check_intact)
+                self.rules.check(data, k, store.describe())
                 read_s += seconds
                 out.append(np.frombuffer(data, dtype=np.uint8))
         if self.check_pairs:

@@ -26,6 +26,7 @@ from ..sampling import window_anchor
 from ..storage import Store
 from .base import Frames, gt_partner
 from .stats import SourceStats
+from .value_rules import ValueRules
 from .window_decode import decode_png_window, decoded_shape, raw_window
 
 Window = tuple[int, int, int, int]  # top, left, height, width
@@ -56,9 +57,11 @@ class OpenedSample:
         self.txns.clear()
 
     def cut(self, windows: dict[str, list[Window]]) -> Frames:
-        """The windows (every frame of every role, in ``roles`` order), HWC uint8 RGB."""
+        """The windows (every frame of every role, in ``roles`` order), HWC RGB (uint8, or uint16 where the
+        reader's rules say 16 bits)."""
         reader, out, decoded, paths = self.reader, [], 0, []
         raw = reader.codec == RAW
+        dtype = np.uint16 if reader.rules.depth == 16 else np.uint8
         for role in reader.roles:
             if role not in windows:
                 continue
@@ -68,7 +71,7 @@ class OpenedSample:
                     win = raw_window(value, top, left, h, w, key, where)
                     decoded += win.nbytes
                 else:
-                    win, nbytes, path = decode_png_window(value, top, left, h, w, key, where)
+                    win, nbytes, path = decode_png_window(value, top, left, h, w, key, where, dtype=dtype)
                     decoded += nbytes
                     paths.append(path)
                 out.append(win)
@@ -98,6 +101,7 @@ class WindowReader:
     scale: int = 1
     gt_size: int | None = None
     stats: SourceStats | None = None
+    rules: ValueRules = ValueRules()
 
     emits_pixels = True
 
@@ -177,6 +181,7 @@ class WindowReader:
         data = store.get(key)
         if not data:
             raise DalisrError(f"key '{key}' in {store.describe()} is empty (0 bytes). Fix: re-create it")
+        self.rules.check(data, key, store.describe())
         return data
 
     def _png_shape(self, data: bytes, key: str, role: str) -> tuple[int, int]:

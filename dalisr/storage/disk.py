@@ -67,4 +67,4 @@ class DiskStore(Store):
         return sorted(names)
 
     def describe(self) -> str:
-        return f"disk store {self.root}"
+        return f"disk store {self.root}" if self.root else "disk files"

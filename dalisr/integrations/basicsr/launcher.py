@@ -17,9 +17,9 @@ from ...degrade.options import with_top_level
 from ...errors import DalisrError
 from ...loader.build import build_dataloader as dalisr_dataloader
 from ...loader.dali_loader import DaliLoader
+from ..stand_ins import DalisrBatches, DalisrDataset, DalisrPrefetcher, EpochSetter
 from .registry import stays_on_repository_loader
 from .resume import LOADER_STATES_KEY, SavesLoaderStates, load_resume_state
-from .stand_ins import DalisrBatches, DalisrDataset, DalisrPrefetcher, EpochSetter
 from .video_val import INDEXED_TYPES, IndexedVideoVal, indexed_video_val
 
 log = logging.getLogger("basicsr.dalisr")

@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from .. import ranks
+
 log = logging.getLogger("basicsr.dalisr")
 
 #: key of the per-rank loader states in BasicSR's resume state
@@ -67,17 +69,6 @@ def load_resume_state(opt: dict, positions_only: bool = False) -> dict | None:
     return state
 
 
-def gather(state: dict) -> list[dict]:
-    """Every rank's ``state`` in rank order (a collective call: every rank must make it)."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        states: list[Any] = [None] * dist.get_world_size()
-        dist.all_gather_object(states, state)
-        return states
-    return [state]
-
-
 def add_loader_states(state_file: str, loader_states: list[dict]) -> None:
     """Write the loader states into a resume state BasicSR has just saved."""
     state = torch.load(state_file, map_location="cpu", weights_only=False)
@@ -87,31 +78,12 @@ def add_loader_states(state_file: str, loader_states: list[dict]) -> None:
     os.replace(tmp, state_file)
 
 
-class SavesLoaderStates:
-    """BasicSR's model as the training loop uses it, whose ``save`` also stores every rank's loader position in
-    the resume state. It holds the model and passes every other attribute through; the model is left as it is.
+class SavesLoaderStates(ranks.SavesLoaderStates):
+    """BasicSR's model whose ``save`` also stores every rank's loader position in the resume state it writes."""
 
-    BasicSR calls ``model.save(epoch, iter)`` on every rank and writes the state
-    on rank 0 only; the gather runs on all ranks before that.
-    """
+    __slots__ = ()
 
-    __slots__ = ("model", "train_loader", "rank")
-
-    def __init__(self, model: Any, train_loader: Any, rank: int) -> None:
-        object.__setattr__(self, "model", model)
-        object.__setattr__(self, "train_loader", train_loader)
-        object.__setattr__(self, "rank", rank)
-
-    def save(self, epoch: int, current_iter: int) -> None:
-        states = gather(self.train_loader.state_dict())
-        self.model.save(epoch, current_iter)
-        if self.rank == 0 and current_iter != -1:  # -1: BasicSR's final save, no resume state
-            path = os.path.join(self.model.opt["path"]["training_states"], f"{current_iter}.state")
-            add_loader_states(path, states)
-            log.info("dalisr: loader positions of %d rank(s) saved in %s", len(states), path)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.model, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self.model, name, value)
+    def write(self, states: list[dict], current_iter: int) -> None:
+        path = os.path.join(self.model.opt["path"]["training_states"], f"{current_iter}.state")
+        add_loader_states(path, states)
+        log.info("dalisr: loader positions of %d rank(s) saved in %s", len(states), path)
