@@ -239,7 +239,7 @@ from traiNNer.models import build_model
 from traiNNer.utils.config import Config
 
 
-def create_train_val_dataloader(opt):
+def create_train_val_dataloader(opt) -> tuple[object, EnlargedSampler | None, list, int, int]:
     train_loader = train_sampler = None
     val_loaders = []
     for phase, dataset_opt in opt.datasets.items():
@@ -284,6 +284,7 @@ def load_resume_state(opt):
 
 def train_pipeline(root_path):
     opt, args = Config.load_config_from_file(root_path, is_train=True)
+    prefetcher: CPUPrefetcher | CUDAPrefetcher | None = None
     resume_state = load_resume_state(opt)
     train_loader, train_sampler, val_loaders, total_epochs, total_iters = create_train_val_dataloader(opt)
     model = build_model(opt)

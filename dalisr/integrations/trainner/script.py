@@ -28,6 +28,19 @@ from .options import without_dalisr_keys
 BOUND = (("traiNNer.data", "build_dataset"), ("traiNNer.data", "build_dataloader"),
          ("traiNNer.data.data_sampler", "EnlargedSampler"), ("traiNNer.data.prefetch_dataloader", "CPUPrefetcher"),
          ("traiNNer.data.prefetch_dataloader", "CUDAPrefetcher"), ("traiNNer.models", "build_model"))
+#: the bound names that are classes there: its train.py writes them in annotations (``EnlargedSampler | None``,
+#: evaluated when it runs), so their stand-ins are classes too
+CLASSES = ("EnlargedSampler", "CPUPrefetcher", "CUDAPrefetcher")
+
+
+def stand_in(launcher: TrainnerLauncher, name: str) -> object:
+    """The launcher's stand-in for ``name``: its method, or for a class a class whose construction calls it."""
+    method = getattr(launcher, name)
+    if name not in CLASSES:
+        return method
+    return type(name, (), {"__new__": lambda cls, *args, **kwargs: method(*args, **kwargs),
+                           "__doc__": f"dalisr's stand-in for traiNNer-redux's {name} (construction calls "
+                                      f"TrainnerLauncher.{name})"})
 #: (module, name) pairs wrapped: the options parser (the launcher reads its result), the YAML reader (dalisr's
 #: keys removed)
 WRAPPED = (("traiNNer.utils.options", "parse_options"), ("traiNNer.utils.config", "parse_options"),
@@ -59,7 +72,7 @@ def trainner_bound_to(launcher: TrainnerLauncher) -> Iterator[None]:
                                   "use a checkout with it (dalisr was tested with the-database/traiNNer-redux 686293)")
             launcher.originals.setdefault(name, getattr(module, name))
             saved.append((module, name, getattr(module, name)))
-            setattr(module, name, getattr(launcher, name))
+            setattr(module, name, stand_in(launcher, name))
         for module_name, name in WRAPPED:
             module = _module(module_name)
             original = getattr(module, name)
