@@ -28,6 +28,10 @@ Modes:
 * ``imagenet-hat`` / ``imagenet-dalisr`` (not run by default): HAT's ImageNet pretraining path (GT JPEGs, the LQ
   made by bicubic downscaling), HAT's class in a DataLoader vs dalisr, x4, gt_size 256, batch 16 on
   ``dalisr make-sample DATA --imagenet``'s JPEGs (benchmodes/imagenet.py; ``imagenet-dalisr-gpu`` with CUDA);
+* ``trainner-paired`` / ``trainner-dalisr`` / ``trainner-dalisr-seek`` (not run by default): traiNNer-redux's own
+  PairedImageDataset in its own DataLoader (from a checkout: DALISR_TRAINNER_SRC) vs dalisr in its dialect on the
+  same PNG folders (or png-seek LMDB copies), SPAN_S options: lq_size 64, batch 16 (benchmodes/trainner.py);
+  ``-16`` on 16-bit copies, ``-gpu`` for dalisr's;
 * ``degrade-basicsr`` / ``degrade-dalisr`` (not run by default): Real-ESRGAN's degradation, BasicSR's
   ``feed_data`` on the CPU vs dalisr's in-graph degradation, Real-ESRNet x4 options, gt_size 256,
   batch 12 (see benchmodes/degrade.py; ``--batch`` / ``--gt-size`` do not apply);
@@ -62,7 +66,8 @@ from benchmodes.paired import CODEC_MODES, ensure_codec, ensure_sample
 TARGETS = {"png_vs_baseline": 1.75, "png_of_limit": 0.95, "raw_vs_baseline": 10.0, "rss_vs_baseline": 2.0,
            "gpu_vs_baseline": 2.0, "seek_vs_baseline": 3.0, "seek_vs_limit": 2.0, "seek_rss_vs_baseline": 1.5,
            "degrade_vs_basicsr": 1.0, "imagenet_vs_hat": 4.0, "workers_on_vs_off": 1.25,
-           "degrade_vs_basicsr_gpu": 2.0, "degrade_cpu_vs_basicsr_gpu": 1.0}
+           "degrade_vs_basicsr_gpu": 2.0, "degrade_cpu_vs_basicsr_gpu": 1.0, "trainner_disk_vs_own": 2.5,
+           "trainner_seek_vs_own": 5.0}
 #: ratios that must stay at or under their target (the others must reach it)
 AT_MOST = ("rss_x_baseline", "x_workers_off", "x_cpu_feed_data")
 
@@ -142,10 +147,10 @@ def summarise(runs: dict[str, list[dict]]) -> dict[str, dict]:
 def check_targets(summary: dict) -> list[dict]:
     checks = []
 
-    def add(name: str, mode: str, key: str, target: float) -> None:
+    def add(name: str, mode: str, key: str, target: float | None) -> None:
         if mode in summary and summary[mode].get(key) is not None:
             value = summary[mode][key]
-            ok = value <= target if key in AT_MOST else value >= target
+            ok = None if target is None else value <= target if key in AT_MOST else value >= target
             checks.append({"target": name, "mode": mode, "value": round(value, 3), "needed": target, "met": ok})
 
     add("PNG LMDB >= 1.75x baseline", "dalisr-png", "x_baseline", TARGETS["png_vs_baseline"])
@@ -182,6 +187,21 @@ def check_targets(summary: dict) -> list[dict]:
             summary[ours]["x_hat"] = summary[ours]["samples_per_s"] / summary["imagenet-hat"]["samples_per_s"]
             add(f"ImageNet pairs >= 4x HAT's class{' (gpu)' if ours.endswith('-gpu') else ''}", ours, "x_hat",
                 TARGETS["imagenet_vs_hat"])
+    for depth in ("", "-16"):  # traiNNer-redux's own PairedImageDataset and DataLoader on the same files
+        theirs = summary.get(f"trainner-paired{depth}", {}).get("samples_per_s")
+        for kind, what, target in (("", "PNG disk", "trainner_disk_vs_own"),
+                                   ("-seek", "png-seek LMDB", "trainner_seek_vs_own")):
+            for sfx in ("", "-gpu"):
+                ours = f"trainner-dalisr{kind}{depth}{sfx}"
+                if not theirs or ours not in summary:
+                    continue
+                summary[ours]["x_trainner"] = summary[ours]["samples_per_s"] / theirs
+                if depth or sfx:  # reported, no target
+                    add(f"traiNNer {what}{' 16-bit' if depth else ''}{' (gpu)' if sfx else ''} vs its "
+                        f"PairedImageDataset{' 16-bit' if depth else ''}", ours, "x_trainner", None)
+                else:
+                    add(f"traiNNer {what} >= {TARGETS[target]:g}x its PairedImageDataset", ours, "x_trainner",
+                        TARGETS[target])
     gpu = [m for m in ("dalisr-png-gpu", "dalisr-png-seek-gpu", "dalisr-png-dali-gpu", "dalisr-jp2-gpu")
            if m in summary]
     if gpu:  # the issue's GPU target: encoded data, same CPU cores as the baseline
@@ -290,7 +310,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {info['cores']} cores ({info['cpu']}), CUDA {'yes' if info['cuda'] else 'no'}; "
           f"data: {args.data} x{args.scale}, gt_size {args.gt_size}, batch {args.batch}"
           f"{' (degrade-*, realesrgan-*: gt_size 256, batch 12)' if 'degrade' in families else ''}"
-          f"{' (imagenet-*: JPEGs, gt_size 256)' if 'imagenet' in families else ''}, "
+          f"{' (imagenet-*: JPEGs, gt_size 256)' if 'imagenet' in families else ''}"
+          f"{' (trainner-*: PNG folders, lq_size 64 / gt_size 256, batch 16)' if 'trainner' in families else ''}, "
           f"{args.iters} batches after {args.warmup} warm-up, workers {args.workers}", flush=True)
     runs: dict[str, list[dict]] = {m: [] for m in modes}
     failures: dict[str, str] = {}
@@ -320,7 +341,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{mode}: {m['source']}")
     print()
     for c in checks:
-        print(f"{'met   ' if c['met'] else 'MISSED'} {c['target']}: {c['value']} (needed {c['needed']})")
+        if c["met"] is None:
+            print(f"info   {c['target']}: {c['value']} (no target)")
+        else:
+            print(f"{'met   ' if c['met'] else 'MISSED'} {c['target']}: {c['value']} (needed {c['needed']})")
     for mode, err in failures.items():
         print(f"\nFAILED {mode}:\n{err}")
     if args.json_path:

@@ -3,7 +3,8 @@
 A family is a module of this package with ``run(mode, args) -> dict``:
 ``paired`` (the decode limit, BasicSR's paired LMDB path, dalisr on the same
 LMDBs), ``imagenet`` (HAT's ImageNet pretraining path), ``degrade``
-(Real-ESRGAN's degradation); ``common`` holds what they share. Families are
+(Real-ESRGAN's degradation), ``trainner`` (traiNNer-redux's PairedImageDataset from its checkout vs dalisr
+in its dialect); ``common`` holds what they share. Families are
 imported when a mode runs, so reading the registry (tools/gpu_check.sh's mode
 filter) imports nothing heavy. tools/bench.py is only the driver.
 """
@@ -38,12 +39,22 @@ MODES: dict[str, tuple[str, str]] = {
     "imagenet-hat": ("imagenet", "HAT ImageNetPairedDataset"),
     "imagenet-dalisr": ("imagenet", "dalisr ImageNetPairedDataset"),
     "imagenet-dalisr-gpu": ("imagenet", "dalisr ImageNetPaired (gpu)"),
+    "trainner-paired": ("trainner", "traiNNer PairedImageDataset"),
+    "trainner-dalisr": ("trainner", "dalisr traiNNer PNG disk"),
+    "trainner-dalisr-seek": ("trainner", "dalisr traiNNer png-seek LMDB"),
+    "trainner-paired-16": ("trainner", "traiNNer PairedImageDataset 16-bit"),
+    "trainner-dalisr-16": ("trainner", "dalisr traiNNer PNG disk 16-bit"),
+    "trainner-dalisr-seek-16": ("trainner", "dalisr traiNNer png-seek LMDB 16-bit"),
+    "trainner-dalisr-gpu": ("trainner", "dalisr traiNNer PNG disk (gpu)"),
+    "trainner-dalisr-seek-gpu": ("trainner", "dalisr traiNNer png-seek LMDB (gpu)"),
+    "trainner-dalisr-16-gpu": ("trainner", "dalisr traiNNer PNG disk 16-bit (gpu)"),
+    "trainner-dalisr-seek-16-gpu": ("trainner", "dalisr traiNNer png-seek 16-bit (gpu)"),
 }
 LABELS: dict[str, str] = {mode: label for mode, (_, label) in MODES.items()}
 
 
 def family(mode: str) -> str:
-    """The family module's name (``paired``, ``imagenet``, ``degrade``) that runs ``mode``."""
+    """The family module's name (``paired``, ``imagenet``, ``degrade``, ``trainner``) that runs ``mode``."""
     return MODES[mode][0]
 
 
