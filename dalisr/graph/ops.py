@@ -66,7 +66,7 @@ def decode(encoded, device: str, depth: int = 8):
 
 
 def decode_window(encoded, anchor, size: int, device: str, depth: int = 8):
-    """Decode only the ``size`` square at ``anchor`` (``[top, left]``): HWC uint8 RGB.
+    """Decode only the ``size`` square at ``anchor`` (``[top, left]``): HWC RGB of ``depth`` bits.
 
     DALI's ROI decoding (``fn.decoders.image_slice``) gives the same pixels as
     decoding whole and slicing (checked on PNG and JPEG, 4:4:4 and 4:2:0) for

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+from . import write_files
+
 FILES = {
     "toyhat/__init__.py": "",
     "toyhat/archs/__init__.py": '''
@@ -155,11 +157,7 @@ if __name__ == "__main__":
 
 def make_toyhat(root: str) -> str:
     """Write the repository under ``root``; returns ``root``."""
-    for name, text in FILES.items():
-        path = os.path.join(root, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text.lstrip("\n"))
+    write_files(root, FILES)
     return root
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from . import write_files
+
 FILES = {
     "traiNNer/__init__.py": "",
     "traiNNer/utils/__init__.py": "",
@@ -329,9 +331,5 @@ if __name__ == "__main__":
 
 def write_toytrainner(root: str) -> str:
     """The checkout under ``root``; returns its train.py."""
-    for rel, text in FILES.items():
-        path = os.path.join(root, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text.lstrip("\n"))
+    write_files(root, FILES)
     return os.path.join(root, "train.py")
