@@ -75,3 +75,26 @@ class DalisrPrefetcher:
 
     def reset(self) -> None:
         self._it = iter(self.batches)
+
+
+class LoopStandIns:
+    """The sampler and prefetcher stand-ins a launcher binds in place of a BasicSR-shaped loop's (BasicSR's,
+    traiNNer-redux's): for a dalisr section the ones above, for any other the loop's originals
+    (``self.originals``, filled by the launcher's binding)."""
+
+    originals: dict[str, Any]
+
+    def EnlargedSampler(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
+        if isinstance(dataset, DalisrDataset):
+            return EpochSetter(dataset)
+        return self.originals["EnlargedSampler"](dataset, *args, **kwargs)
+
+    def CPUPrefetcher(self, loader: Any) -> Any:  # noqa: N802
+        if isinstance(loader, DalisrBatches):
+            return DalisrPrefetcher(loader)
+        return self.originals["CPUPrefetcher"](loader)
+
+    def CUDAPrefetcher(self, loader: Any, opt: Any) -> Any:  # noqa: N802
+        if isinstance(loader, DalisrBatches):
+            return DalisrPrefetcher(loader)  # DALI prefetches, on the GPU already
+        return self.originals["CUDAPrefetcher"](loader, opt)

@@ -17,7 +17,7 @@ from ...degrade.options import with_top_level
 from ...errors import DalisrError
 from ...loader.build import build_dataloader as dalisr_dataloader
 from ...loader.dali_loader import DaliLoader
-from ..stand_ins import DalisrBatches, DalisrDataset, DalisrPrefetcher, EpochSetter
+from ..stand_ins import DalisrBatches, DalisrDataset, LoopStandIns
 from .registry import stays_on_repository_loader
 from .resume import LOADER_STATES_KEY, SavesLoaderStates, load_resume_state
 from .video_val import INDEXED_TYPES, IndexedVideoVal, indexed_video_val
@@ -47,7 +47,7 @@ def length_for_basicsr(num_samples: int, num_batches: int, batch: int, world: in
     return n if n > 0 and iters(n) == num_batches else None
 
 
-class BasicsrLauncher:
+class BasicsrLauncher(LoopStandIns):
     """The stand-ins bound into basicsr for one run; basicsr's originals serve the sections dalisr does not."""
 
     def __init__(self, options_file: str) -> None:
@@ -98,11 +98,6 @@ class BasicsrLauncher:
             return self.originals["build_dataset"](dataset_opt)
         return self._dalisr_dataset(dataset_opt, section, where)
 
-    def EnlargedSampler(self, dataset: Any, num_replicas: int, rank: int, ratio: int = 1) -> Any:  # noqa: N802
-        if isinstance(dataset, DalisrDataset):
-            return EpochSetter(dataset)
-        return self.originals["EnlargedSampler"](dataset, num_replicas, rank, ratio)
-
     def build_dataloader(self, dataset: Any, dataset_opt: dict, *args: Any, **kwargs: Any) -> Any:
         if isinstance(dataset, DalisrDataset):
             batches = DalisrBatches(dataset)
@@ -110,16 +105,6 @@ class BasicsrLauncher:
                 self.train = batches
             return batches
         return self.originals["build_dataloader"](dataset, dataset_opt, *args, **kwargs)
-
-    def CPUPrefetcher(self, loader: Any) -> Any:  # noqa: N802
-        if isinstance(loader, DalisrBatches):
-            return DalisrPrefetcher(loader)
-        return self.originals["CPUPrefetcher"](loader)
-
-    def CUDAPrefetcher(self, loader: Any, opt: dict) -> Any:  # noqa: N802
-        if isinstance(loader, DalisrBatches):
-            return DalisrPrefetcher(loader)
-        return self.originals["CUDAPrefetcher"](loader, opt)
 
     def build_model(self, opt: dict) -> Any:
         model = self.originals["build_model"](opt)

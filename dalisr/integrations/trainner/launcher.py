@@ -22,7 +22,7 @@ from ...errors import DalisrError
 from ...loader.build import build_dataloader as dalisr_dataloader
 from ...loader.dali_loader import DaliLoader
 from ...trainner_config import canonical_type
-from ..stand_ins import DalisrBatches, DalisrDataset, DalisrPrefetcher, EpochSetter
+from ..stand_ins import DalisrBatches, DalisrDataset, LoopStandIns
 from .options import read_options
 from .resume import SavesLoaderState, read_states
 
@@ -33,7 +33,7 @@ LABELS = {"pairedimagedataset": "image pairs", "realesrgandataset": "images", "s
           "singleimagedataset": "images", "singlelqdataset": "images"}
 
 
-class TrainnerLauncher:
+class TrainnerLauncher(LoopStandIns):
     """The stand-ins bound into traiNNer-redux for one run; its originals serve the sections dalisr does not."""
 
     def __init__(self, options_file: str) -> None:
@@ -72,26 +72,11 @@ class TrainnerLauncher:
             return self.originals["build_dataset"](dataset_opt)
         return self._dalisr_dataset(dataset_opt, section, kind)
 
-    def EnlargedSampler(self, dataset: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
-        if isinstance(dataset, DalisrDataset):
-            return EpochSetter(dataset)
-        return self.originals["EnlargedSampler"](dataset, *args, **kwargs)
-
     def build_dataloader(self, dataset: Any, dataset_opt: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(dataset, DalisrDataset):
             self.train = DalisrBatches(dataset)
             return self.train
         return self.originals["build_dataloader"](dataset, dataset_opt, *args, **kwargs)
-
-    def CPUPrefetcher(self, loader: Any) -> Any:  # noqa: N802
-        if isinstance(loader, DalisrBatches):
-            return DalisrPrefetcher(loader)
-        return self.originals["CPUPrefetcher"](loader)
-
-    def CUDAPrefetcher(self, loader: Any, opt: Any) -> Any:  # noqa: N802
-        if isinstance(loader, DalisrBatches):
-            return DalisrPrefetcher(loader)  # DALI prefetches, on the GPU already
-        return self.originals["CUDAPrefetcher"](loader, opt)
 
     def build_model(self, opt: Any) -> Any:
         model = self.originals["build_model"](opt)
