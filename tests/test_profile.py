@@ -52,7 +52,8 @@ def _check(report: dict, iters: int, batch_size: int) -> None:
     # the workers' share of the CPU per sample: the figure for "what the sources cost"
     samples = report["samples"]
     assert stages["workers_cpu_ms_per_sample"] == pytest.approx(1000 * cpu["workers_s"] / samples, abs=0.01)
-    assert 0 < stages["workers_cpu_ms_per_sample"] <= stages["cpu_ms_per_sample"]
+    # (it may be 0: over two batches, workers that only read bytes can stay under the kernel's 10 ms CPU tick)
+    assert 0 <= stages["workers_cpu_ms_per_sample"] <= stages["cpu_ms_per_sample"]
     assert report["notes"] and "per-operator" in report["notes"][0]
 
 
